@@ -42,4 +42,4 @@ protos=$(cd Protos && find . -name '*.proto' | sed 's|^\./||' | sort)
   --swift_out="$out" --swift_opt=Visibility=Public --swift_opt=FileNaming=PathToUnderscores \
   --grpc-swift-2_out="$out" --grpc-swift-2_opt=Visibility=Public --grpc-swift-2_opt=FileNaming=PathToUnderscores \
   $protos)
-echo "generated: $(ls "$out" | wc -l) files in $out"
+echo "generated: $(ls "$out"/*.swift | wc -l) Swift files in $out"
