@@ -1,0 +1,464 @@
+/// The watch hub: etcd's `watchableStore` + `watchStream` semantics as a pure,
+/// synchronous value.
+///
+/// ## Ownership
+/// `WatchHub` has no locks, threads, timers or clocks. It is meant to be a
+/// stored property of the server's actor, mutated only from there; time enters
+/// only through the calls the owner makes (`syncUnsynced` periodically and
+/// after draining a full stream, `progressTick` on the progress interval).
+/// Identical call sequences yield identical responses: every iteration over
+/// watchers or streams is in ascending creation order.
+///
+/// ## Streams and queues
+/// Each stream (one gRPC `Watch` call) has one FIFO queue of `WatchResponse`s.
+/// *Every* response for the stream's watchers goes through it — created,
+/// events, canceled and progress — so the client sees them in the order the
+/// hub produced them (a progress response can never overtake an events
+/// response it vouches for, cf. etcd issue 15220). The consumer pulls with
+/// `drain(_:maxResponses:)`; `takeReadyStreams()` says which queues gained
+/// responses since it was last called.
+///
+/// Queues are bounded: at most `Configuration.streamCapacity` *events*
+/// responses wait per stream (control responses — created, canceled,
+/// progress — are few, bounded by client requests, and always admitted).
+/// Delivering to a full queue never blocks and never drops events: the watcher
+/// leaves the synced group and catches up from history later.
+///
+/// ## Watcher groups (etcd's `synced` / `unsynced`)
+/// Every watcher has `minRevision`: it has been sent every matching event
+/// below it and none at or above it.
+/// - **synced**: `minRevision > ` the revisions the hub has been notified of;
+///   `notify(events:revision:)` delivers to it directly.
+/// - **unsynced**: behind; it started in the past, or its queue was full when
+///   `notify` tried to deliver (etcd's "victim"). `syncUnsynced(history:maxEvents:)`
+///   replays its events from `EventHistory` in bounded batches and moves it to
+///   synced once it reaches the store's current revision.
+///
+/// Unlike etcd, a victim does not keep the batch it failed to deliver; it
+/// re-reads it from history. Memory stays bounded by the queues, at the price
+/// that a compaction past a victim's position cancels it with
+/// `compactRevision` (exactly what etcd does to any unsynced watcher).
+///
+/// ## Guarantees, per watcher
+/// - events in revision order (sub-revision order inside a revision), each
+///   matching event exactly once, none skipped;
+/// - all events of one revision in one response, except that a watcher that
+///   asked for `fragment` gets an oversized response as several fragments
+///   (`fragment == true` on all but the last), queued back to back;
+/// - a progress response's `headerRevision` `r` means every event `<= r` for
+///   the watcher (for `watchID == -1`: for every watcher on the stream) is
+///   already queued ahead of it; progress is never sent for an unsynced watcher.
+/// - nothing is queued for a watcher after its canceled response.
+public struct WatchHub: Sendable {
+    public struct Configuration: Sendable, Hashable {
+        /// Events responses that may wait in one stream's queue (etcd's
+        /// `chanBufLen`, 128). Control responses are not counted.
+        public var streamCapacity: Int
+        /// Fragmenting threshold for watchers with `fragment` (etcd: the
+        /// server's max request bytes, 1.5 MiB, plus 512 KiB gRPC overhead).
+        public var maxResponseBytes: Int
+        /// Watchers whose history is read in one `syncUnsynced` call (etcd's
+        /// `maxWatchersPerSync`, 512).
+        public var maxWatchersPerSync: Int
+
+        public init(
+            streamCapacity: Int = 128, maxResponseBytes: Int = 2 * 1024 * 1024,
+            maxWatchersPerSync: Int = 512
+        ) {
+            self.streamCapacity = max(1, streamCapacity)
+            self.maxResponseBytes = maxResponseBytes
+            self.maxWatchersPerSync = max(1, maxWatchersPerSync)
+        }
+    }
+
+    /// Internal identity of a watcher across streams, in creation order.
+    typealias Handle = UInt64
+
+    struct Watcher: Sendable {
+        let stream: WatchStreamID
+        let id: WatchID
+        let range: WatchKeyRange
+        let filters: WatchFilters
+        let prevKv: Bool
+        let progressNotify: Bool
+        let fragment: Bool
+        /// Every matching event below this revision has been queued, none above.
+        var minRevision: Int64
+        var synced: Bool
+        /// Events were queued since the last `progressTick` (etcd elides the
+        /// periodic progress notification then).
+        var sentSinceProgressTick: Bool
+    }
+
+    struct Stream: Sendable {
+        var nextAutoID: WatchID = 0
+        var watchers: [WatchID: Handle] = [:]
+        var queue: [WatchResponse] = []
+        /// Responses in `queue` that carry events (the ones capacity bounds).
+        var queuedEventResponses = 0
+        /// A `requestProgress` waits for the stream's watchers to be synced.
+        var deferredProgress = false
+    }
+
+    public let configuration: Configuration
+    /// The newest revision passed to `notify` (or given at `init`/`restore`):
+    /// every synced watcher has been sent all its events up to it.
+    public private(set) var currentRevision: Int64
+
+    var streams: [WatchStreamID: Stream] = [:]
+    var watchers: [Handle: Watcher] = [:]
+    /// Synced single-key watchers by key.
+    var syncedByKey: [[UInt8]: Set<Handle>] = [:]
+    /// Synced range and from-key watchers.
+    var syncedRanges: Set<Handle> = []
+    var unsynced: Set<Handle> = []
+    /// Where the previous `syncUnsynced` stopped, for round-robin fairness.
+    var syncCursor: Handle = 0
+    var readyStreams: Set<WatchStreamID> = []
+    var nextStream: UInt64 = 1
+    var nextHandle: Handle = 1
+
+    /// - Parameter currentRevision: the store's revision when the hub starts.
+    public init(currentRevision: Int64, configuration: Configuration = Configuration()) {
+        self.currentRevision = currentRevision
+        self.configuration = configuration
+    }
+
+    // MARK: - Streams
+
+    /// Opens a stream (one gRPC `Watch` call).
+    public mutating func openStream() -> WatchStreamID {
+        let id = WatchStreamID(rawValue: nextStream)
+        nextStream += 1
+        streams[id] = Stream()
+        return id
+    }
+
+    /// Closes a stream: frees all its watchers and drops its queue.
+    public mutating func closeStream(_ stream: WatchStreamID) {
+        guard let state = streams.removeValue(forKey: stream) else { return }
+        for handle in state.watchers.values {
+            removeWatcher(handle)
+        }
+        readyStreams.remove(stream)
+    }
+
+    /// Takes the responses waiting on `stream`, oldest first (at most
+    /// `maxResponses`). Returns `[]` for an unknown or closed stream.
+    ///
+    /// If the queue was full, some watchers may have fallen behind: call
+    /// `syncUnsynced` afterwards (etcd retries victims every 10 ms).
+    public mutating func drain(_ stream: WatchStreamID, maxResponses: Int = .max) -> [WatchResponse] {
+        let taken: [WatchResponse] =
+            withStream(stream) { state in
+                let count = min(max(0, maxResponses), state.queue.count)
+                let taken = Array(state.queue.prefix(count))
+                state.queue.removeFirst(count)
+                state.queuedEventResponses -= taken.count(where: { !$0.events.isEmpty })
+                return taken
+            } ?? []
+        if pendingResponseCount(stream) == 0 { readyStreams.remove(stream) }
+        return taken
+    }
+
+    /// Responses waiting on `stream`.
+    public func pendingResponseCount(_ stream: WatchStreamID) -> Int {
+        streams[stream]?.queue.count ?? 0
+    }
+
+    /// The streams that gained responses since the last call, ascending.
+    /// The owner wakes each one's sender, which then calls `drain`.
+    public mutating func takeReadyStreams() -> [WatchStreamID] {
+        let ready = readyStreams.filter { streams[$0].map { !$0.queue.isEmpty } ?? false }
+        readyStreams.removeAll()
+        return ready.sorted()
+    }
+
+    // MARK: - Watchers
+
+    /// Creates a watcher on `stream` and queues its created response (etcd's
+    /// `WatchCreateRequest`); all that the client must see is queued.
+    ///
+    /// - `startRevision <= 0`: watch from the store's current revision + 1.
+    /// - `startRevision > current`: synced; waits for that revision.
+    /// - `startRevision <= history.compactedRevision` (and compaction
+    ///   happened): created, then immediately a canceled response with
+    ///   `compactRevision`; the watcher is not kept.
+    /// - otherwise, in the past: unsynced; `syncUnsynced` replays history.
+    ///
+    /// Refusals queue a response with `created`, `canceled`, `watchID == -1`
+    /// and etcd's reason (duplicate client ID, empty range), and return the error.
+    /// `.streamNotFound` queues nothing.
+    @discardableResult
+    public mutating func createWatcher(
+        _ request: WatchCreateRequest, on stream: WatchStreamID, history: some EventHistory
+    ) -> Result<WatchID, WatchError> {
+        // Taken out and put back on every path, so its queue is not copied.
+        guard var state = streams.removeValue(forKey: stream) else { return .failure(.streamNotFound) }
+        let storeRevision = history.currentRevision
+
+        func refuse(_ error: WatchError, _ state: inout Stream) -> Result<WatchID, WatchError> {
+            Self.enqueue(
+                WatchResponse(
+                    watchID: WatchResponse.streamWatchID, headerRevision: storeRevision,
+                    created: true, canceled: true, cancelReason: error.reason),
+                on: &state)
+            streams[stream] = state
+            readyStreams.insert(stream)
+            return .failure(error)
+        }
+
+        guard let range = WatchKeyRange(request.range) else { return refuse(.emptyRange, &state) }
+        let id: WatchID
+        if request.watchID > 0 {
+            guard state.watchers[request.watchID] == nil else {
+                return refuse(.duplicateWatchID, &state)
+            }
+            id = request.watchID
+        } else {
+            while state.watchers[state.nextAutoID] != nil { state.nextAutoID += 1 }
+            id = state.nextAutoID
+            state.nextAutoID += 1
+        }
+        Self.enqueue(WatchResponse(watchID: id, headerRevision: storeRevision, created: true), on: &state)
+        readyStreams.insert(stream)
+
+        let startRevision = request.startRevision > 0 ? request.startRevision : storeRevision + 1
+        if Self.isCompacted(startRevision, in: history) {
+            Self.enqueue(
+                WatchResponse(
+                    watchID: id, headerRevision: storeRevision, canceled: true,
+                    compactRevision: history.compactedRevision),
+                on: &state)
+            streams[stream] = state
+            return .success(id)
+        }
+
+        let handle = nextHandle
+        nextHandle += 1
+        state.watchers[id] = handle
+        streams[stream] = state
+        watchers[handle] = Watcher(
+            stream: stream, id: id, range: range, filters: request.filters,
+            prevKv: request.prevKv, progressNotify: request.progressNotify,
+            fragment: request.fragment, minRevision: startRevision,
+            synced: false, sentSinceProgressTick: false)
+        if startRevision > storeRevision {
+            markSynced(handle)
+        } else {
+            unsynced.insert(handle)
+        }
+        return .success(id)
+    }
+
+    /// Cancels watcher `id` on `stream` and queues its canceled response
+    /// after anything already queued for it. Unknown IDs queue nothing
+    /// (etcd answers `ErrWatcherNotExist` silently).
+    @discardableResult
+    public mutating func cancelWatcher(_ id: WatchID, on stream: WatchStreamID) -> Result<Void, WatchError> {
+        guard streams[stream] != nil else { return .failure(.streamNotFound) }
+        let revision = currentRevision
+        let removed: Handle? = withStream(stream) { state in
+            guard let handle = state.watchers.removeValue(forKey: id) else { return nil }
+            Self.enqueue(WatchResponse(watchID: id, headerRevision: revision, canceled: true), on: &state)
+            return handle
+        } ?? nil
+        guard let handle = removed else { return .failure(.watcherNotFound) }
+        readyStreams.insert(stream)
+        removeWatcher(handle)
+        flushDeferredProgress(stream)
+        return .success(())
+    }
+
+    /// Whether watcher `id` on `stream` is synced; nil if there is no such watcher.
+    public func isSynced(_ id: WatchID, on stream: WatchStreamID) -> Bool? {
+        guard let handle = streams[stream]?.watchers[id] else { return nil }
+        return watchers[handle]?.synced
+    }
+
+    /// Number of watchers on all streams.
+    public var watcherCount: Int { watchers.count }
+
+    /// Number of watchers that are behind and wait for `syncUnsynced`.
+    public var unsyncedWatcherCount: Int { unsynced.count }
+
+    // MARK: - Delivery
+
+    /// Delivers the events of one applied revision (all of them together, in
+    /// sub-revision order) to the synced watchers they match. Call after
+    /// every write the store applies, including writes with no events only if
+    /// the revision moved (then with `events: []`).
+    ///
+    /// A watcher whose queue is full leaves the synced group at `revision`;
+    /// it gets these events later from `syncUnsynced`.
+    public mutating func notify(events: [Event], revision: Int64) {
+        if revision > currentRevision { currentRevision = revision }
+        guard !events.isEmpty, !watchers.isEmpty else { return }
+        var batches: [Handle: [Event]] = [:]
+        for event in events {
+            if let exact = syncedByKey[event.kv.key] {
+                for handle in exact { batches[handle, default: []].append(event) }
+            }
+            for handle in syncedRanges where watchers[handle]!.range.contains(event.kv.key) {
+                batches[handle, default: []].append(event)
+            }
+        }
+        for handle in batches.keys.sorted() {
+            guard var watcher = watchers[handle], revision >= watcher.minRevision else { continue }
+            if deliver(batches[handle]!, to: &watcher, headerRevision: revision) != nil {
+                watcher.minRevision = revision + 1
+                watchers[handle] = watcher
+            } else {
+                watcher.minRevision = revision
+                watchers[handle] = watcher
+                markUnsynced(handle)
+            }
+        }
+    }
+
+    // MARK: - Progress
+
+    /// A client's `WatchProgressRequest`: queues a progress response with
+    /// `watchID == -1` and `headerRevision == currentRevision` once every
+    /// watcher on the stream is synced — at once if they are, else as soon as
+    /// `syncUnsynced` (or a cancel) brings the last one up to date. A stream
+    /// without watchers is answered at once.
+    public mutating func requestProgress(on stream: WatchStreamID) {
+        guard withStream(stream, { $0.deferredProgress = true }) != nil else { return }
+        flushDeferredProgress(stream)
+    }
+
+    /// The periodic progress notification (etcd's progress ticker, default
+    /// every 10 minutes): every synced watcher that asked for
+    /// `progressNotify` and was sent no events since the previous tick gets a
+    /// progress response with its ID and `headerRevision == currentRevision`.
+    /// Unsynced watchers are skipped, as in etcd.
+    public mutating func progressTick() {
+        for handle in watchers.keys.sorted() {
+            var watcher = watchers[handle]!
+            guard watcher.progressNotify else { continue }
+            if !watcher.sentSinceProgressTick && watcher.synced {
+                let progress = WatchResponse(watchID: watcher.id, headerRevision: currentRevision)
+                withStream(watcher.stream) { Self.enqueue(progress, on: &$0) }
+                readyStreams.insert(watcher.stream)
+            }
+            watcher.sentSinceProgressTick = false
+            watchers[handle] = watcher
+        }
+    }
+
+    // MARK: - Snapshot restore
+
+    /// The store was replaced (e.g. by a Raft snapshot): every synced watcher
+    /// becomes unsynced at its position and `syncUnsynced` re-reads from the
+    /// new history (etcd's `watchableStore.Restore`).
+    public mutating func restore(currentRevision: Int64) {
+        self.currentRevision = currentRevision
+        for handle in watchers.keys where watchers[handle]!.synced {
+            markUnsynced(handle)
+        }
+    }
+
+    // MARK: - Internals
+
+    static func isCompacted(_ revision: Int64, in history: some EventHistory) -> Bool {
+        // The EventHistory contract: `events(from:)` throws for
+        // `from <= compactedRevision`. (etcd itself still serves
+        // `from == compactedRevision`.)
+        history.compactedRevision > 0 && revision <= history.compactedRevision
+    }
+
+    func hasRoom(_ stream: WatchStreamID) -> Bool {
+        guard let state = streams[stream] else { return false }
+        return state.queuedEventResponses < configuration.streamCapacity
+    }
+
+    /// Filters, strips `prevKv` unless asked, and queues `events` (possibly
+    /// fragmented) for `watcher`. Returns the number of events queued, or nil,
+    /// queuing nothing, when something was left to send and the stream's
+    /// queue is full.
+    mutating func deliver(_ events: [Event], to watcher: inout Watcher, headerRevision: Int64) -> Int? {
+        var kept: [Event] = []
+        kept.reserveCapacity(events.count)
+        for event in events where watcher.filters.admits(event) {
+            var event = event
+            if !watcher.prevKv { event.prevKv = nil }
+            kept.append(event)
+        }
+        if kept.isEmpty { return 0 }
+        guard hasRoom(watcher.stream) else { return nil }
+        let response = WatchResponse(watchID: watcher.id, headerRevision: headerRevision, events: kept)
+        let pieces =
+            watcher.fragment ? response.fragmented(maxBytes: configuration.maxResponseBytes) : [response]
+        withStream(watcher.stream) { state in
+            for piece in pieces { Self.enqueue(piece, on: &state) }
+        }
+        readyStreams.insert(watcher.stream)
+        watcher.sentSinceProgressTick = true
+        return kept.count
+    }
+
+    /// Runs `body` on the stream's state in place (no copy of its queue).
+    @discardableResult
+    mutating func withStream<R>(_ stream: WatchStreamID, _ body: (inout Stream) -> R) -> R? {
+        guard let index = streams.index(forKey: stream) else { return nil }
+        return body(&streams.values[index])
+    }
+
+    static func enqueue(_ response: WatchResponse, on state: inout Stream) {
+        state.queue.append(response)
+        if !response.events.isEmpty { state.queuedEventResponses += 1 }
+    }
+
+    /// Queues the stream's deferred progress response if all its watchers are synced.
+    mutating func flushDeferredProgress(_ stream: WatchStreamID) {
+        guard let state = streams[stream], state.deferredProgress else { return }
+        for handle in state.watchers.values where !(watchers[handle]?.synced ?? true) {
+            return
+        }
+        let progress = WatchResponse(watchID: WatchResponse.streamWatchID, headerRevision: currentRevision)
+        withStream(stream) { state in
+            state.deferredProgress = false
+            Self.enqueue(progress, on: &state)
+        }
+        readyStreams.insert(stream)
+    }
+
+    mutating func markSynced(_ handle: Handle) {
+        guard var watcher = watchers[handle] else { return }
+        unsynced.remove(handle)
+        watcher.synced = true
+        watchers[handle] = watcher
+        if watcher.range.shape == .single {
+            syncedByKey[watcher.range.key, default: []].insert(handle)
+        } else {
+            syncedRanges.insert(handle)
+        }
+    }
+
+    mutating func markUnsynced(_ handle: Handle) {
+        guard var watcher = watchers[handle] else { return }
+        if watcher.synced { unlinkSynced(handle, range: watcher.range) }
+        watcher.synced = false
+        watchers[handle] = watcher
+        unsynced.insert(handle)
+    }
+
+    mutating func unlinkSynced(_ handle: Handle, range: WatchKeyRange) {
+        if range.shape == .single {
+            if var set = syncedByKey[range.key] {
+                set.remove(handle)
+                syncedByKey[range.key] = set.isEmpty ? nil : set
+            }
+        } else {
+            syncedRanges.remove(handle)
+        }
+    }
+
+    /// Drops a watcher from every group (its stream link is the caller's business).
+    mutating func removeWatcher(_ handle: Handle) {
+        guard let watcher = watchers.removeValue(forKey: handle) else { return }
+        unsynced.remove(handle)
+        unlinkSynced(handle, range: watcher.range)
+    }
+}
