@@ -1,0 +1,102 @@
+extension KVStore {
+    /// Writes one key (etcd's `Put`), always as a new revision, even when
+    /// the value is unchanged. Fails, writing nothing, with `.leaseNotFound`
+    /// for an unknown lease and `.keyNotFound` when `ignoreValue` or
+    /// `ignoreLease` is set on a missing key.
+    public mutating func put(_ r: PutRequest) throws(MVCCError) -> (PutResponse, [Event]) {
+        if r.lease != 0 && !leaseExists(r.lease) { throw .leaseNotFound }
+        var batch = WriteBatch(main: currentRevision + 1)
+        let response = try applyPut(r, in: &batch)
+        return (response, commit(batch))
+    }
+
+    /// Deletes a key or range (etcd's `DeleteRange`). Deleting nothing makes
+    /// no revision.
+    public mutating func deleteRange(_ r: DeleteRangeRequest) -> (DeleteRangeResponse, [Event]) {
+        var batch = WriteBatch(main: currentRevision + 1)
+        var response = applyDeleteRange(r, in: &batch)
+        let events = commit(batch)
+        response.revision = currentRevision
+        return (response, events)
+    }
+
+    // MARK: Building blocks shared with transactions
+
+    /// Puts inside `batch`. Checks only what depends on the key's current
+    /// state (so a failure leaves the store untouched); lease existence is
+    /// the caller's check.
+    mutating func applyPut(_ r: PutRequest, in batch: inout WriteBatch) throws(MVCCError) -> PutResponse {
+        let revision = batch.nextRevision
+        let outcome: Result<(PutResponse, WriteBatch.Change), MVCCError> = index.modify(r.key) { ki in
+            let current = ki.live
+            if (r.ignoreValue || r.ignoreLease) && current == nil { return .failure(.keyNotFound) }
+            let value = r.ignoreValue ? (current?.value ?? []) : r.value
+            let lease = r.ignoreLease ? (current?.lease ?? 0) : r.lease
+            var response = PutResponse(revision: revision.main)
+            if r.prevKv, let current { response.prevKv = ki.keyValue(current) }
+            ki.put(at: revision, value: value, lease: lease)
+            let change = WriteBatch.Change(
+                kind: .put, key: ki.key, revision: revision,
+                leaseBefore: current?.lease ?? 0, leaseAfter: lease)
+            return .success((response, change))
+        }
+        switch outcome {
+        case .failure(let error):
+            throw error
+        case .success(let (response, change)):
+            log.append(change.revision, change.key)
+            batch.record(change)
+            return response
+        }
+    }
+
+    /// Deletes every key live in the range inside `batch`.
+    mutating func applyDeleteRange(_ r: DeleteRangeRequest, in batch: inout WriteBatch) -> DeleteRangeResponse {
+        let readRevision = batch.readRevision(current: currentRevision)
+        let found = rangeKeys(
+            key: r.key, end: KeyRange.indexEnd(r.rangeEnd), atRev: readRevision, limit: 0,
+            countOnly: false)
+        var response = DeleteRangeResponse(deleted: Int64(found.kvs.count))
+        if r.prevKv { response.prevKvs = found.kvs }
+        for kv in found.kvs {
+            let revision = batch.nextRevision
+            let deleted = index.modify(kv.key) { $0.tombstone(at: revision) }
+            guard deleted else { continue }
+            log.append(revision, kv.key)
+            batch.record(
+                WriteBatch.Change(
+                    kind: .delete, key: kv.key, revision: revision, leaseBefore: kv.lease,
+                    leaseAfter: 0))
+        }
+        response.revision = batch.readRevision(current: currentRevision)
+        return response
+    }
+
+    /// Makes the batch's changes current and returns them as events, each
+    /// with `prevKv` as of the revision before (as etcd's watchers see it).
+    mutating func commit(_ batch: WriteBatch) -> [Event] {
+        guard !batch.changes.isEmpty else { return [] }
+        currentRevision = batch.main
+        applyLeaseChanges(batch.changes)
+        var events: [Event] = []
+        events.reserveCapacity(batch.changes.count)
+        for change in batch.changes {
+            if let event = event(for: RevisionLog.Record(revision: change.revision, key: change.key)) {
+                events.append(event)
+            }
+        }
+        return events
+    }
+
+    /// Undoes everything the batch wrote (a transaction failed part-way).
+    mutating func rollback(_ batch: WriteBatch) {
+        for change in batch.changes.reversed() {
+            index.modify(change.key) { $0.removeEntries(atMain: batch.main) }
+        }
+        log.removeLast(batch.changes.count)
+    }
+
+    /// Keeps lease attachments in step with committed changes. No lessor
+    /// is attached yet, so there is nothing to update.
+    mutating func applyLeaseChanges(_ changes: [WriteBatch.Change]) {}
+}

@@ -1,0 +1,103 @@
+/// The revisioned key-value store (etcd's `mvcc` store), held in memory.
+///
+/// Every change is kept as a new version under a new revision until it is
+/// compacted away, so reads can travel back in time (`RangeRequest.revision`)
+/// and watchers can replay history (`events(in:from:to:)`). Each write
+/// request that changes anything advances `currentRevision` by exactly one;
+/// the changes inside it are ordered by sub-revision.
+///
+/// A value type: the server keeps one inside an actor and mutates it in
+/// place. Copying it is cheap until one copy is written to; avoid holding
+/// copies across writes, which would then duplicate the touched storage.
+///
+/// Operations are spread over extensions: reads in `KVStore+Range.swift`,
+/// put and delete in `KVStore+Write.swift`, transactions in
+/// `KVStore+Txn.swift`, replay and compaction here.
+public struct KVStore: EventHistory, Sendable {
+    /// Every key the store has history for, in key order.
+    var index = TreeIndex()
+    /// Which key changed at each retained revision, for replay.
+    var log = RevisionLog()
+
+    /// The newest revision; 1 in an empty store, as etcd reports it.
+    public internal(set) var currentRevision: Int64 = 1
+
+    /// etcd's `compactMainRev`: -1 until the first compaction, so that
+    /// compacting at 0 on a fresh store succeeds as it does in etcd.
+    private(set) var compactMainRevision: Int64 = -1
+
+    /// The revision of the latest compaction (0 if never). Reads at exactly
+    /// this revision still work; reads below it fail with `.compacted`.
+    public var compactedRevision: Int64 { max(compactMainRevision, 0) }
+
+    public init() {}
+
+    /// Number of keys that currently exist (not deleted).
+    public var keyCount: Int {
+        var n = 0
+        index.forEach(from: [], to: []) { ki in
+            if ki.live != nil { n += 1 }
+            return true
+        }
+        return n
+    }
+
+    /// Whether a put may attach lease `id`. Until a lessor is attached to
+    /// the store, no lease exists.
+    func leaseExists(_ id: Int64) -> Bool {
+        false
+    }
+
+    // MARK: Compaction
+
+    /// Discards history before `revision` (etcd's `Compact`).
+    ///
+    /// For each key the newest version at or below `revision` survives unless
+    /// it is a deletion, so a read at `revision` still answers exactly as
+    /// before, while any read below it fails with `.compacted`.
+    public mutating func compact(_ revision: Int64) throws(MVCCError) {
+        if revision <= compactMainRevision { throw .compacted }
+        if revision > currentRevision { throw .futureRevision }
+        compactMainRevision = revision
+        index.compact(atRev: revision)
+        log.removeThrough(main: revision)
+    }
+
+    // MARK: History replay
+
+    /// Every change to keys in `range` with `from <= revision <= to`, oldest
+    /// first, each with the key's version just before its revision as
+    /// `prevKv` (what etcd's watchers deliver). `to` beyond the current
+    /// revision is clamped.
+    public func events(in range: KeyRange, from: Int64, to: Int64) throws(MVCCError) -> [Event] {
+        // Revision 0 never holds a change, so on a never-compacted store a
+        // start at or below 0 has lost nothing.
+        if from <= compactedRevision && compactMainRevision > 0 { throw .compacted }
+        let upper = min(to, currentRevision)
+        guard from <= upper else { return [] }
+        var events: [Event] = []
+        let records = log.records
+        var i = log.firstIndex(atOrAfter: from)
+        while i < records.count {
+            let record = records[i]
+            i += 1
+            if record.revision.main > upper { break }
+            guard range.contains(record.key), let event = event(for: record) else { continue }
+            events.append(event)
+        }
+        return events
+    }
+
+    /// The event a journal record stands for, rebuilt from the key index.
+    func event(for record: RevisionLog.Record) -> Event? {
+        guard let ki = index[record.key], let entry = ki.entry(at: record.revision) else { return nil }
+        let prev = ki.get(atRev: record.revision.main - 1).map { ki.keyValue($0) }
+        if entry.isTombstone {
+            let kv = KeyValue(
+                key: ki.key, createRevision: 0, modRevision: record.revision.main, version: 0,
+                value: [])
+            return Event(kind: .delete, kv: kv, prevKv: prev)
+        }
+        return Event(kind: .put, kv: ki.keyValue(entry), prevKv: prev)
+    }
+}

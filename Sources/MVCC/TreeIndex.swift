@@ -1,0 +1,157 @@
+/// The store's sorted key index (etcd's `treeIndex`, which uses a B-tree):
+/// every key the store has history for, in byte order, each with its
+/// `KeyIndex`.
+///
+/// It is a two-level B+-tree-like layout: a sorted array of *chunks*, each a
+/// sorted array of at most `maxChunk` key indexes. A seek is two binary
+/// searches; an insert or removal shifts at most one chunk plus, when a chunk
+/// splits or empties, the (short) chunk array. With a million keys that is a
+/// few thousand chunks of a few hundred entries, so every operation touches
+/// a few kilobytes at most. Being arrays of values, the whole index has value
+/// semantics with copy-on-write per chunk.
+struct TreeIndex: Sendable {
+    /// Chunks split when they reach this size.
+    static let maxChunk = 512
+
+    private var chunks: [[KeyIndex]] = []
+    private(set) var count = 0
+
+    init() {}
+
+    /// A position in the index: chunk, then slot inside the chunk.
+    struct Position: Sendable, Equatable {
+        var chunk: Int
+        var slot: Int
+    }
+
+    /// First position whose key is `>= key` (may be the end position).
+    func lowerBound(_ key: [UInt8]) -> Position {
+        // First chunk whose last key is >= key.
+        var low = 0
+        var high = chunks.count
+        while low < high {
+            let mid = (low + high) / 2
+            if let last = chunks[mid].last, Bytes.less(last.key, key) {
+                low = mid + 1
+            } else {
+                high = mid
+            }
+        }
+        guard low < chunks.count else { return Position(chunk: chunks.count, slot: 0) }
+        let chunk = chunks[low]
+        var lo = 0
+        var hi = chunk.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if Bytes.less(chunk[mid].key, key) {
+                lo = mid + 1
+            } else {
+                hi = mid
+            }
+        }
+        return Position(chunk: low, slot: lo)
+    }
+
+    private func isMatch(_ p: Position, _ key: [UInt8]) -> Bool {
+        p.chunk < chunks.count && p.slot < chunks[p.chunk].count && chunks[p.chunk][p.slot].key == key
+    }
+
+    subscript(key: [UInt8]) -> KeyIndex? {
+        let p = lowerBound(key)
+        return isMatch(p, key) ? chunks[p.chunk][p.slot] : nil
+    }
+
+    /// Runs `body` on the key's index in place, creating an empty one first
+    /// when the key is new; removes the key again if `body` leaves it empty.
+    @discardableResult
+    mutating func modify<R>(_ key: [UInt8], _ body: (inout KeyIndex) -> R) -> R {
+        var p = lowerBound(key)
+        if !isMatch(p, key) {
+            p = insert(KeyIndex(key: key), at: p)
+        }
+        let result = body(&chunks[p.chunk][p.slot])
+        if chunks[p.chunk][p.slot].isEmpty {
+            remove(at: p)
+        }
+        return result
+    }
+
+    private mutating func insert(_ item: KeyIndex, at p: Position) -> Position {
+        count += 1
+        if chunks.isEmpty {
+            chunks.append([item])
+            return Position(chunk: 0, slot: 0)
+        }
+        // A key past every chunk's last key joins the last chunk.
+        var p = p
+        if p.chunk == chunks.count {
+            p = Position(chunk: chunks.count - 1, slot: chunks[chunks.count - 1].count)
+        }
+        chunks[p.chunk].insert(item, at: p.slot)
+        guard chunks[p.chunk].count >= Self.maxChunk else { return p }
+        // Split the full chunk in two halves.
+        let half = chunks[p.chunk].count / 2
+        let upper = Array(chunks[p.chunk][half...])
+        chunks[p.chunk].removeSubrange(half...)
+        chunks.insert(upper, at: p.chunk + 1)
+        return p.slot < half ? p : Position(chunk: p.chunk + 1, slot: p.slot - half)
+    }
+
+    private mutating func remove(at p: Position) {
+        count -= 1
+        chunks[p.chunk].remove(at: p.slot)
+        if chunks[p.chunk].isEmpty {
+            chunks.remove(at: p.chunk)
+        }
+    }
+
+    /// Visits, in key order, the key indexes with `key <= k < end` (`end`
+    /// empty: no upper bound) until `body` returns false.
+    func forEach(from key: [UInt8], to end: [UInt8], _ body: (KeyIndex) -> Bool) {
+        var p = lowerBound(key)
+        while p.chunk < chunks.count {
+            let chunk = chunks[p.chunk]
+            while p.slot < chunk.count {
+                let item = chunk[p.slot]
+                if !end.isEmpty && !Bytes.less(item.key, end) { return }
+                if !body(item) { return }
+                p.slot += 1
+            }
+            p = Position(chunk: p.chunk + 1, slot: 0)
+        }
+    }
+
+    /// Compacts every key's history at `atRev`, forgets keys left without
+    /// history, and re-packs the chunks (compaction can empty many).
+    mutating func compact(atRev: Int64) {
+        let target = Self.maxChunk / 2
+        var packed: [[KeyIndex]] = []
+        var current: [KeyIndex] = []
+        current.reserveCapacity(target)
+        var survivors = 0
+        // Move everything out so each chunk and key index is uniquely
+        // referenced and compacts in place rather than being copied.
+        var old = chunks
+        chunks = []
+        for c in old.indices {
+            var chunk = old[c]
+            old[c] = []
+            for i in chunk.indices {
+                var item = chunk[i]
+                chunk[i] = KeyIndex(key: [])
+                item.compact(atRev: atRev)
+                guard !item.isEmpty else { continue }
+                current.append(item)
+                survivors += 1
+                if current.count == target {
+                    packed.append(current)
+                    current = []
+                    current.reserveCapacity(target)
+                }
+            }
+        }
+        if !current.isEmpty { packed.append(current) }
+        chunks = packed
+        count = survivors
+    }
+}
