@@ -253,21 +253,19 @@ public struct WatchHub: Sendable {
 
     /// Cancels watcher `id` on `stream` and queues its canceled response
     /// after anything already queued for it. Unknown IDs queue nothing
-    /// (etcd answers `ErrWatcherNotExist` silently).
-    @discardableResult
-    public mutating func cancelWatcher(_ id: WatchID, on stream: WatchStreamID) -> Result<Void, WatchError> {
-        guard streams[stream] != nil else { return .failure(.streamNotFound) }
+    /// (etcd answers `ErrWatcherNotExist` silently) and throw.
+    public mutating func cancelWatcher(_ id: WatchID, on stream: WatchStreamID) throws(WatchError) {
+        guard streams[stream] != nil else { throw .streamNotFound }
         let revision = currentRevision
         let removed: Handle? = withStream(stream) { state in
             guard let handle = state.watchers.removeValue(forKey: id) else { return nil }
             Self.enqueue(WatchResponse(watchID: id, headerRevision: revision, canceled: true), on: &state)
             return handle
         } ?? nil
-        guard let handle = removed else { return .failure(.watcherNotFound) }
+        guard let handle = removed else { throw .watcherNotFound }
         readyStreams.insert(stream)
         removeWatcher(handle)
         flushDeferredProgress(stream)
-        return .success(())
     }
 
     /// Whether watcher `id` on `stream` is synced; nil if there is no such watcher.

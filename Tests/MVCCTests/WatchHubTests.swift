@@ -175,6 +175,26 @@ func watchCheckWellFormed(_ responses: [WatchResponse], sourceLocation: SourceLo
     }
 }
 
+/// Compares event lists, reporting a short summary instead of a dump.
+func watchExpectEvents(
+    _ actual: [Event], _ expected: [Event], _ what: String = "",
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
+    guard actual != expected else { return }
+    let firstDiff = (0..<min(actual.count, expected.count)).first { actual[$0] != expected[$0] } ?? min(actual.count, expected.count)
+    func describe(_ events: [Event]) -> String {
+        events[firstDiff..<min(events.count, firstDiff + 5)]
+            .map { "\($0.kind)@\($0.kv.modRevision):\(String(decoding: $0.kv.key, as: UTF8.self))" }
+            .joined(separator: " ")
+    }
+    Issue.record(
+        """
+        \(what) events differ: got \(actual.count), want \(expected.count); first difference at \(firstDiff): \
+        got [\(describe(actual))] want [\(describe(expected))]
+        """,
+        sourceLocation: sourceLocation)
+}
+
 // MARK: - Ordering and completeness
 
 @Suite("WatchHub delivery")
@@ -192,7 +212,7 @@ struct WatchHubDeliveryTests {
         #expect(responses.first == WatchResponse(watchID: 0, headerRevision: 0, created: true))
         #expect(responses.count == 4)
         #expect(responses.dropFirst().map(\.headerRevision) == [1, 3, 4])
-        #expect(rig.events(id, on: stream) == rig.expected(watchKey("a"), from: 1))
+        watchExpectEvents(rig.events(id, on: stream), rig.expected(watchKey("a"), from: 1))
         #expect(rig.events(id, on: stream).map(\.kind) == [.put, .put, .delete])
     }
 
@@ -234,7 +254,7 @@ struct WatchHubDeliveryTests {
         }
         rig.settle(streams: [s1, s2])
         for (stream, id, range) in ids {
-            #expect(rig.events(id, on: stream) == rig.expected(range, from: 1), "watcher \(id) on \(stream)")
+            watchExpectEvents(rig.events(id, on: stream), rig.expected(range, from: 1), "watcher \(id) on \(stream)")
         }
         #expect(rig.events(ids[5].1, on: s2).count == rig.history.log.joined().count)
         #expect(rig.events(ids[6].1, on: s2).isEmpty)
@@ -258,7 +278,7 @@ struct WatchHubDeliveryTests {
         #expect(responses[1].events.map(\.kind) == [.put, .delete, .put])
         #expect(Set(responses[1].events.map(\.kv.modRevision)) == [2])
         #expect(responses[1].headerRevision == 2)
-        #expect(rig.events(id, on: stream) == rig.expected(watchPrefix("t/"), from: 1))
+        watchExpectEvents(rig.events(id, on: stream), rig.expected(watchPrefix("t/"), from: 1))
     }
 
     @Test func filtersDropEventKindsAndEmptyResultsSendNothing() {
@@ -273,8 +293,8 @@ struct WatchHubDeliveryTests {
         rig.txn([.put("f/c", "3"), .delete("f/b")])
         let responses = rig.drain(stream)
         #expect(rig.events(noPut, on: stream).map(\.kind) == [.delete, .delete])
-        #expect(rig.events(noPut, on: stream) == rig.expected(watchPrefix("f/"), from: 1, filters: .noPut))
-        #expect(rig.events(noDelete, on: stream) == rig.expected(watchPrefix("f/"), from: 1, filters: .noDelete))
+        watchExpectEvents(rig.events(noPut, on: stream), rig.expected(watchPrefix("f/"), from: 1, filters: .noPut))
+        watchExpectEvents(rig.events(noDelete, on: stream), rig.expected(watchPrefix("f/"), from: 1, filters: .noDelete))
         #expect(responses.filter { $0.watchID == neither }.count == 1)  // only "created"
         // The mixed txn is split by kind but each watcher still gets one response.
         #expect(responses.filter { $0.watchID == noPut && $0.headerRevision == 4 }.count == 1)
@@ -292,7 +312,7 @@ struct WatchHubDeliveryTests {
         #expect(rig.events(plain, on: stream).allSatisfy { $0.prevKv == nil })
         let prevs = rig.events(withPrev, on: stream).map { $0.prevKv.map { String(decoding: $0.value, as: UTF8.self) } }
         #expect(prevs == [nil, "1", "2"])
-        #expect(rig.events(withPrev, on: stream) == rig.expected(watchKey("p"), from: 1, prevKv: true))
+        watchExpectEvents(rig.events(withPrev, on: stream), rig.expected(watchKey("p"), from: 1, prevKv: true))
     }
 
     @Test func futureStartRevisionWaitsForIt() {
