@@ -1,0 +1,224 @@
+import Raft
+
+/// What one seeded simulation did and whether it upheld Raft's guarantees.
+public struct SimulationReport: Sendable, CustomStringConvertible {
+    public var seed: UInt64
+    public var clusterSize = 0
+    public var faults = NetworkFaults.none
+    public var rounds = 0
+    public var proposals = 0
+    public var crashes = 0
+    public var partitions = 0
+    public var compactions = 0
+    public var confChanges = 0
+    public var finalTerm: UInt64 = 0
+    public var committedIndex: UInt64 = 0
+    /// Nil if the run passed.
+    public var failure: String?
+
+    public var passed: Bool { failure == nil }
+
+    public var description: String {
+        let outcome = failure.map { "FAILED: \($0)" } ?? "ok"
+        return "seed \(seed): \(outcome) — \(clusterSize) nodes, drop \(faults.dropPerMille)‰, dup \(faults.duplicatePerMille)‰, "
+            + "delay ≤\(faults.maxDelay), reorder \(faults.reorder), \(rounds) rounds, \(proposals) proposals, "
+            + "\(crashes) crashes, \(partitions) partitions, \(compactions) compactions, \(confChanges) conf changes, "
+            + "term \(finalTerm), commit \(committedIndex)"
+    }
+}
+
+/// A seeded whole-cluster simulation: one seed determines the cluster size (1–7), the network
+/// faults, the fault schedule and the client load, so any failure replays exactly.
+///
+/// Safety phase: the cluster runs under drops, delays, duplicates, reorders, partitions,
+/// crash-restarts (some in the middle of a `Ready`), log compaction and a membership change or
+/// two, while `SafetyChecker` checks the five safety properties after every step.
+/// Liveness phase: faults stop and a majority is connected; it must elect a leader and commit
+/// and apply every proposal ever made (clients retry), on every node of that majority.
+public struct Simulator: Sendable {
+    public var safetyRounds = 250
+    public var livenessRounds = 600
+    /// Prints every event of the run (for `raft-sim --seed S --trace`).
+    public var trace: (@Sendable (String) -> Void)?
+
+    public init() {}
+
+    public func run(seed: UInt64) -> SimulationReport {
+        var rng = SplitMix64(seed: seed)
+        var report = SimulationReport(seed: seed)
+        report.clusterSize = 1 + Int(rng.next(below: 7))
+        var faults = NetworkFaults()
+        faults.dropPerMille = rng.chance(1, in: 4) ? 0 : rng.next(below: 200)
+        faults.duplicatePerMille = rng.chance(1, in: 2) ? 0 : rng.next(below: 100)
+        faults.maxDelay = rng.next(below: 4)
+        faults.reorder = rng.chance(1, in: 2)
+        report.faults = faults
+        let cluster = Cluster(size: report.clusterSize, seed: rng.next(), electionTick: 10, heartbeatTick: 2, faults: faults)
+        cluster.trace = trace
+        var workload = Workload()
+
+        for _ in 0..<safetyRounds {
+            disturb(cluster, &rng, &report, &workload)
+            cluster.tickAll()
+            cluster.deliverRound()
+            report.rounds += 1
+            if let failure = cluster.checker.violations.first {
+                report.failure = failure
+                return finish(report, cluster)
+            }
+        }
+
+        if let failure = runLivenessPhase(cluster, &rng, &report, &workload) {
+            report.failure = failure
+        } else if let failure = cluster.checker.violations.first {
+            report.failure = failure
+        }
+        return finish(report, cluster)
+    }
+
+    private func finish(_ report: SimulationReport, _ cluster: Cluster) -> SimulationReport {
+        var report = report
+        let rafts = cluster.liveIDs.compactMap { cluster.raft($0) }
+        report.finalTerm = rafts.map(\.term).max() ?? 0
+        report.committedIndex = rafts.map(\.committedIndex).max() ?? 0
+        return report
+    }
+
+    /// The client side: every proposal ever made, so the liveness phase can insist on all.
+    struct Workload {
+        var proposals: [[UInt8]] = []
+        var next = 0
+
+        mutating func makeProposal() -> [UInt8] {
+            next += 1
+            let data = Array("p\(next)".utf8)
+            proposals.append(data)
+            return data
+        }
+    }
+
+    /// One round's worth of random trouble and load.
+    private func disturb(_ cluster: Cluster, _ rng: inout SplitMix64, _ report: inout SimulationReport, _ workload: inout Workload) {
+        let ids = cluster.ids
+        let live = cluster.liveIDs
+        if rng.chance(3, in: 100) {
+            if rng.chance(1, in: 3) {
+                cluster.heal()
+            } else if ids.count > 1 {
+                var groups: [[NodeID]] = [[], []]
+                for id in ids { groups[Int(rng.next(below: 2))].append(id) }
+                cluster.partition(groups)
+                report.partitions += 1
+            }
+        }
+        if rng.chance(15, in: 1000), let victim = pick(live, &rng) {
+            if rng.chance(1, in: 3) {
+                cluster.crashBeforePersisting(victim)
+            } else {
+                cluster.crash(victim)
+            }
+            report.crashes += 1
+        }
+        let down = ids.filter { !live.contains($0) }
+        if rng.chance(4, in: 100), let revived = pick(down, &rng) {
+            cluster.restart(revived)
+        }
+        if rng.chance(25, in: 100), let proposer = pick(cluster.liveIDs, &rng) {
+            let data = workload.makeProposal()
+            report.proposals += 1
+            try? cluster.propose(proposer, data)
+        }
+        if rng.chance(2, in: 100), let node = pick(cluster.liveIDs, &rng) {
+            cluster.compact(node, keep: rng.next(below: 4))
+            report.compactions += 1
+        }
+        if report.confChanges < 2 && rng.chance(4, in: 1000) {
+            proposeMembershipChange(cluster, &rng, &report)
+        }
+    }
+
+    /// Adds a learner, promotes a learner, or removes a voter, through the current leader.
+    private func proposeMembershipChange(_ cluster: Cluster, _ rng: inout SplitMix64, _ report: inout SimulationReport) {
+        guard let leader = cluster.leaders.first, let raft = cluster.raft(leader) else { return }
+        let conf = raft.confState
+        let change: ConfChange
+        if let learner = conf.learners.first {
+            change = ConfChange(type: .addNode, nodeID: learner)
+        } else if conf.voters.count >= 4 && rng.chance(1, in: 2), let victim = pick(conf.voters, &rng) {
+            change = ConfChange(type: .removeNode, nodeID: victim)
+        } else if conf.voters.count + conf.learners.count < 7 {
+            change = ConfChange(type: .addLearnerNode, nodeID: (cluster.ids.max() ?? 0) + 1)
+        } else {
+            return
+        }
+        if (try? cluster.proposeConfChange(leader, change)) != nil { report.confChanges += 1 }
+    }
+
+    private func pick(_ ids: [NodeID], _ rng: inout SplitMix64) -> NodeID? {
+        guard !ids.isEmpty else { return nil }
+        return ids[Int(rng.next(below: UInt64(ids.count)))]
+    }
+
+    /// Stops the faults, keeps a minority down, and demands progress. Returns a failure.
+    private func runLivenessPhase(_ cluster: Cluster, _ rng: inout SplitMix64, _ report: inout SimulationReport, _ workload: inout Workload) -> String? {
+        cluster.heal()
+        cluster.network.faults = NetworkFaults(maxDelay: min(report.faults.maxDelay, 1), reorder: report.faults.reorder)
+        for id in cluster.ids { cluster.restart(id) }
+        // Settle pending membership changes first so the majority below is the real one.
+        let voters = currentVoters(cluster)
+        let minority = (voters.count - 1) / 2
+        var away: [NodeID] = []
+        var candidates = voters
+        for _ in 0..<Int(rng.next(below: UInt64(minority + 1))) {
+            guard let victim = pick(candidates, &rng) else { break }
+            candidates.removeAll { $0 == victim }
+            away.append(victim)
+        }
+        for id in away {
+            if rng.chance(1, in: 2) { cluster.crash(id) } else { cluster.isolate(id) }
+        }
+
+        for round in 0..<livenessRounds {
+            cluster.tickAll()
+            cluster.deliverRound()
+            report.rounds += 1
+            if let failure = cluster.checker.violations.first { return failure }
+            let members = currentVoters(cluster).filter { !away.contains($0) } + currentLearners(cluster)
+            guard let leader = cluster.agreedLeader(among: members.filter { cluster.node($0)?.isUp == true }) else { continue }
+            let missing = workload.proposals.filter { data in
+                !members.allSatisfy { cluster.node($0)?.stateMachine.contains(data) == true }
+            }
+            if missing.isEmpty { return nil }
+            // Clients retry proposals whose outcome they have not seen.
+            if round % 25 == 0 {
+                for data in missing where cluster.node(leader)?.stateMachine.contains(data) != true {
+                    try? cluster.propose(leader, data)
+                }
+            }
+        }
+        let leader = cluster.agreedLeader().map(String.init) ?? "none"
+        let missing = workload.proposals.filter { data in
+            !cluster.liveIDs.allSatisfy { cluster.node($0)?.stateMachine.contains(data) == true }
+        }
+        let states = cluster.ids.map { id -> String in
+            guard let node = cluster.node(id), let raft = node.raft else { return "\(id):down" }
+            return "\(id):\(raft.role) t\(raft.term) lead \(raft.lead) commit \(raft.committedIndex) applied \(node.appliedIndex) last \(raft.lastIndex) conf \(raft.confState.voters)/\(raft.confState.learners)"
+        }
+        return "liveness: no progress after \(livenessRounds) rounds (leader \(leader), away \(away), "
+            + "\(missing.count) proposals missing somewhere; \(states.joined(separator: "; ")))"
+    }
+
+    private func currentVoters(_ cluster: Cluster) -> [NodeID] {
+        latestConf(cluster).voters
+    }
+
+    private func currentLearners(_ cluster: Cluster) -> [NodeID] {
+        latestConf(cluster).learners
+    }
+
+    /// The membership as applied by the most advanced node.
+    private func latestConf(_ cluster: Cluster) -> ConfState {
+        let best = cluster.ids.compactMap { cluster.node($0) }.max { $0.appliedIndex < $1.appliedIndex }
+        return best?.confState ?? ConfState()
+    }
+}
