@@ -289,7 +289,14 @@ public struct WatchHub: Sendable {
     ///
     /// A watcher whose queue is full leaves the synced group at `revision`;
     /// it gets these events later from `syncUnsynced`.
+    ///
+    /// Revisions are expected one by one. If some were skipped (`revision >
+    /// currentRevision + 1`), the synced watchers that may have missed them
+    /// fall back to history instead of silently losing events.
     public mutating func notify(events: [Event], revision: Int64) {
+        if revision > currentRevision + 1 {
+            resyncSynced(before: revision)
+        }
         if revision > currentRevision { currentRevision = revision }
         guard !events.isEmpty, !watchers.isEmpty else { return }
         var batches: [Handle: [Event]] = [:]
@@ -351,13 +358,24 @@ public struct WatchHub: Sendable {
     /// becomes unsynced at its position and `syncUnsynced` re-reads from the
     /// new history (etcd's `watchableStore.Restore`).
     public mutating func restore(currentRevision: Int64) {
+        resyncSynced(before: .max)
         self.currentRevision = currentRevision
-        for handle in watchers.keys where watchers[handle]!.synced {
-            markUnsynced(handle)
-        }
     }
 
     // MARK: - Internals
+
+    /// Moves every synced watcher that still wants revisions below `limit`
+    /// to the unsynced group, positioned just after `currentRevision` (all it
+    /// can have been sent), so `syncUnsynced` replays the rest from history.
+    mutating func resyncSynced(before limit: Int64) {
+        let next = currentRevision + 1
+        for handle in watchers.keys.sorted() {
+            guard var watcher = watchers[handle], watcher.synced, watcher.minRevision < limit else { continue }
+            watcher.minRevision = max(watcher.minRevision, next)
+            watchers[handle] = watcher
+            markUnsynced(handle)
+        }
+    }
 
     static func isCompacted(_ revision: Int64, in history: some EventHistory) -> Bool {
         // The EventHistory contract: `events(from:)` throws for
@@ -404,6 +422,9 @@ public struct WatchHub: Sendable {
     }
 
     static func enqueue(_ response: WatchResponse, on state: inout Stream) {
+        // An identical progress response still waiting says it already: a
+        // client spamming progress requests cannot grow the queue.
+        if response.isProgressNotify, state.queue.last == response { return }
         state.queue.append(response)
         if !response.events.isEmpty { state.queuedEventResponses += 1 }
     }

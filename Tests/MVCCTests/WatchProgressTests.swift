@@ -184,4 +184,19 @@ struct WatchProgressTests {
         #expect(rig.received[stream]!.suffix(2).contains(WatchResponse(watchID: id, headerRevision: 60)))
         watchExpectEvents(rig.events(id, on: stream), rig.expected(watchPrefix("n/"), from: 1))
     }
+
+    @Test func repeatedProgressRequestsDoNotPileUp() {
+        var rig = WatchRig()
+        let stream = rig.hub.openStream()
+        _ = rig.watch(watchKey("a"), on: stream)
+        rig.drain(stream)
+        for _ in 0..<100 { rig.hub.requestProgress(on: stream) }
+        rig.put("b", "1")
+        for _ in 0..<100 { rig.hub.requestProgress(on: stream) }
+        #expect(
+            rig.drain(stream) == [
+                WatchResponse(watchID: -1, headerRevision: 0),
+                WatchResponse(watchID: -1, headerRevision: 1),
+            ])
+    }
 }

@@ -216,4 +216,20 @@ struct WatchSyncTests {
         rig.drain(stream)
         #expect(rig.events(id, on: stream).map(\.kv.modRevision) == [1, 2, 4])
     }
+
+    @Test func skippedRevisionsAreReplayedNotLost() {
+        var rig = WatchRig()
+        let stream = rig.hub.openStream()
+        let id = rig.watch(watchPrefix("g/"), on: stream)
+        let future = rig.watch(watchKey("g/a"), on: stream, from: 3)
+        rig.history.put("g/a", "1")  // revision 1 is applied but never notified
+        rig.put("g/a", "2")  // notify(2) reveals the gap
+        #expect(rig.hub.isSynced(id, on: stream) == false)
+        #expect(rig.hub.isSynced(future, on: stream) == true)  // wants nothing below 3
+        rig.settle(streams: [rig.hub.openStream(), stream])
+        rig.put("g/a", "3")
+        rig.drain(stream)
+        #expect(rig.events(id, on: stream).map(\.kv.modRevision) == [1, 2, 3])
+        #expect(rig.events(future, on: stream).map(\.kv.modRevision) == [3])
+    }
 }
