@@ -75,11 +75,12 @@ extension WatchHub {
             visited += 1
             syncCursor = handle
 
-            let (windowEnd, overflow) = watcher.minRevision.addingReportingOverflow(Int64(maxEvents) - 1)
-            let to = overflow ? storeRevision : min(storeRevision, windowEnd)
             let events: [Event]
+            let scannedThrough: Int64
             do {
-                events = try history.events(in: watcher.range.keyRange, from: watcher.minRevision, to: to)
+                (events, scannedThrough) = try Self.readWindows(
+                    history, range: watcher.range.keyRange, from: watcher.minRevision,
+                    through: storeRevision, maxEvents: maxEvents)
             } catch .compacted {
                 cancelCompacted(handle, compactRevision: history.compactedRevision)
                 report.canceledByCompaction += 1
@@ -90,7 +91,7 @@ extension WatchHub {
             }
 
             var batch = events
-            var nextRevision = to + 1
+            var nextRevision = scannedThrough + 1
             if let cut = Self.revisionBoundary(events, maxEvents: maxEvents) {
                 batch = Array(events[..<cut])
                 nextRevision = events[cut].kv.modRevision
@@ -115,6 +116,32 @@ extension WatchHub {
         }
         report.remainingUnsynced = unsynced.count
         return report
+    }
+
+    /// Reads history for one watcher from `from`, in windows of revisions:
+    /// the first spans `maxEvents` revisions (every revision holds at least
+    /// one event, so a dense range fills a batch in one read); each window
+    /// that found nothing is followed by one 8 times wider, so a watcher on a
+    /// rarely written key crosses a long quiet history in a few reads. Stops
+    /// once events were found, at `through`, or after 8 reads. Returns the
+    /// events and the last revision scanned.
+    static func readWindows(
+        _ history: some EventHistory, range: KeyRange, from: Int64, through: Int64, maxEvents: Int
+    ) throws(MVCCError) -> ([Event], Int64) {
+        var start = from
+        var width = Int64(maxEvents)
+        var reads = 0
+        while true {
+            let (end, overflow) = start.addingReportingOverflow(width - 1)
+            let to = overflow ? through : min(through, end)
+            let events = try history.events(in: range, from: start, to: to)
+            reads += 1
+            if !events.isEmpty || to >= through || reads == 8 {
+                return (events, to)
+            }
+            start = to + 1
+            width = width.multipliedReportingOverflow(by: 8).overflow ? .max : width * 8
+        }
     }
 
     /// Index of the first event to leave out so that the batch holds at most

@@ -232,4 +232,45 @@ struct WatchSyncTests {
         #expect(rig.events(id, on: stream).map(\.kv.modRevision) == [1, 2, 3])
         #expect(rig.events(future, on: stream).map(\.kv.modRevision) == [3])
     }
+
+    /// Counts the history reads the hub makes.
+    final class ReadCounter {
+        var reads: [(from: Int64, to: Int64)] = []
+    }
+
+    struct CountingHistory: EventHistory {
+        let base: WatchFakeHistory
+        let counter: ReadCounter
+        var currentRevision: Int64 { base.currentRevision }
+        var compactedRevision: Int64 { base.compactedRevision }
+        func events(in range: KeyRange, from: Int64, to: Int64) throws(MVCCError) -> [Event] {
+            counter.reads.append((from, to))
+            return try base.events(in: range, from: from, to: to)
+        }
+    }
+
+    @Test func quietHistoryIsCrossedInFewReadsAndDenseHistoryInBoundedOnes() {
+        var rig = WatchRig()
+        let stream = rig.hub.openStream()
+        for i in 1...5000 {
+            if i == 2500 { rig.put("rare", "!") } else { rig.put("busy", "\(i)") }
+        }
+        let rare = rig.watch(watchKey("rare"), on: stream, from: 1)
+        let counter = ReadCounter()
+        let report = rig.hub.syncUnsynced(history: CountingHistory(base: rig.history, counter: counter), maxEvents: 10)
+        #expect(report.becameSynced == 1)
+        #expect(counter.reads.count == 4)  // 10, 80, 640 revisions empty; 5120 reaches the end
+        #expect(counter.reads.last! == (from: 731, to: 5000))
+        rig.drain(stream)
+        #expect(rig.events(rare, on: stream).map(\.kv.modRevision) == [2500])
+        #expect(rig.received[stream]!.last!.headerRevision == 5000)
+
+        // A dense range: one read of maxEvents revisions per call.
+        let busy = rig.watch(watchKey("busy"), on: stream, from: 4001)
+        counter.reads.removeAll()
+        rig.hub.syncUnsynced(history: CountingHistory(base: rig.history, counter: counter), maxEvents: 10)
+        #expect(counter.reads.count == 1 && counter.reads[0] == (from: 4001, to: 4010))
+        rig.settle(streams: [stream], maxEvents: 10)
+        watchExpectEvents(rig.events(busy, on: stream), rig.expected(watchKey("busy"), from: 4001))
+    }
 }
