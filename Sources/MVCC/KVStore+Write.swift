@@ -34,10 +34,12 @@ extension KVStore {
             let lease = r.ignoreLease ? (current?.lease ?? 0) : r.lease
             var response = PutResponse(revision: revision.main)
             if r.prevKv, let current { response.prevKv = ki.keyValue(current) }
-            ki.put(at: revision, value: value, lease: lease)
+            let prev = ki.get(atRev: revision.main - 1).map { ki.keyValue($0) }
+            let entry = ki.put(at: revision, value: value, lease: lease)
             let change = WriteBatch.Change(
                 kind: .put, key: ki.key, revision: revision,
-                leaseBefore: current?.lease ?? 0, leaseAfter: lease)
+                leaseBefore: current?.lease ?? 0, leaseAfter: lease,
+                event: Event(kind: .put, kv: ki.keyValue(entry), prevKv: prev))
             return .success((response, change))
         }
         switch outcome {
@@ -60,13 +62,18 @@ extension KVStore {
         if r.prevKv { response.prevKvs = found.kvs }
         for kv in found.kvs {
             let revision = batch.nextRevision
-            let deleted = index.modify(kv.key) { $0.tombstone(at: revision) }
-            guard deleted else { continue }
+            let prev: KeyValue?? = index.modify(kv.key) { ki in
+                let prev = ki.get(atRev: revision.main - 1).map { ki.keyValue($0) }
+                return ki.tombstone(at: revision) ? .some(prev) : .none
+            }
+            guard let prev else { continue }
             log.append(revision, kv.key)
+            let tombstone = KeyValue(
+                key: kv.key, createRevision: 0, modRevision: revision.main, version: 0, value: [])
             batch.record(
                 WriteBatch.Change(
                     kind: .delete, key: kv.key, revision: revision, leaseBefore: kv.lease,
-                    leaseAfter: 0))
+                    leaseAfter: 0, event: Event(kind: .delete, kv: tombstone, prevKv: prev)))
         }
         response.revision = batch.readRevision(current: currentRevision)
         return response
@@ -78,14 +85,7 @@ extension KVStore {
         guard !batch.changes.isEmpty else { return [] }
         currentRevision = batch.main
         applyLeaseChanges(batch.changes)
-        var events: [Event] = []
-        events.reserveCapacity(batch.changes.count)
-        for change in batch.changes {
-            if let event = event(for: RevisionLog.Record(revision: change.revision, key: change.key)) {
-                events.append(event)
-            }
-        }
-        return events
+        return batch.changes.map(\.event)
     }
 
     /// Undoes everything the batch wrote (a transaction failed part-way).
@@ -96,7 +96,14 @@ extension KVStore {
         log.removeLast(batch.changes.count)
     }
 
-    /// Keeps lease attachments in step with committed changes. No lessor
-    /// is attached yet, so there is nothing to update.
-    mutating func applyLeaseChanges(_ changes: [WriteBatch.Change]) {}
+    /// Keeps lease attachments in step with committed changes: a key leaves
+    /// its old lease and joins its new one (etcd detaches and re-attaches
+    /// even when both are the same lease). Done at commit only, so a
+    /// rolled-back batch never touches the lessor.
+    mutating func applyLeaseChanges(_ changes: [WriteBatch.Change]) {
+        for change in changes {
+            if change.leaseBefore != 0 { lessor.detach(change.leaseBefore, key: change.key) }
+            if change.leaseAfter != 0 { lessor.attach(change.leaseAfter, key: change.key) }
+        }
+    }
 }

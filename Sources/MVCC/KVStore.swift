@@ -10,9 +10,14 @@
 /// place. Copying it is cheap until one copy is written to; avoid holding
 /// copies across writes, which would then duplicate the touched storage.
 ///
+/// The store owns the `Lessor`, because leases and keys change together: a
+/// put attaches its key to a lease (and must fail for an unknown lease), a
+/// delete detaches it, and revoking a lease deletes its keys in one revision.
+///
 /// Operations are spread over extensions: reads in `KVStore+Range.swift`,
 /// put and delete in `KVStore+Write.swift`, transactions in
-/// `KVStore+Txn.swift`, replay and compaction here.
+/// `KVStore+Txn.swift`, lease operations in `KVStore+Lease.swift`, replay
+/// and compaction here.
 public struct KVStore: EventHistory, Sendable {
     /// Every key the store has history for, in key order.
     var index = TreeIndex()
@@ -30,7 +35,19 @@ public struct KVStore: EventHistory, Sendable {
     /// this revision still work; reads below it fail with `.compacted`.
     public var compactedRevision: Int64 { max(compactMainRevision, 0) }
 
-    public init() {}
+    /// The leases; read it directly, change it through the store's lease
+    /// operations (`grantLease`, `revokeLease`, `renewLease`, ...).
+    public internal(set) var lessor: Lessor
+
+    /// An empty store with a default lessor on the real monotonic clock.
+    public init() {
+        self.lessor = Lessor()
+    }
+
+    /// An empty store whose leases are kept by `lessor`.
+    public init(lessor: Lessor) {
+        self.lessor = lessor
+    }
 
     /// Number of keys that currently exist (not deleted).
     public var keyCount: Int {
@@ -42,10 +59,9 @@ public struct KVStore: EventHistory, Sendable {
         return n
     }
 
-    /// Whether a put may attach lease `id`. Until a lessor is attached to
-    /// the store, no lease exists.
+    /// Whether a put may attach lease `id`.
     func leaseExists(_ id: Int64) -> Bool {
-        false
+        lessor.lookup(id) != nil
     }
 
     // MARK: Compaction

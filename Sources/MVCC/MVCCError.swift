@@ -9,4 +9,8 @@ public enum MVCCError: Error, Sendable, Hashable {
     case keyNotFound
     /// NotFound "etcdserver: requested lease not found"
     case leaseNotFound
+    /// FailedPrecondition "etcdserver: lease already exists" (grant of an ID in use)
+    case leaseExists
+    /// OutOfRange "etcdserver: too large lease TTL" (TTL above `Lessor.maxTTL`)
+    case leaseTTLTooLarge
 }

@@ -26,30 +26,39 @@ struct TreeIndex: Sendable {
 
     /// First position whose key is `>= key` (may be the end position).
     func lowerBound(_ key: [UInt8]) -> Position {
-        // First chunk whose last key is >= key.
-        var low = 0
-        var high = chunks.count
-        while low < high {
-            let mid = (low + high) / 2
-            if let last = chunks[mid].last, Bytes.less(last.key, key) {
-                low = mid + 1
-            } else {
-                high = mid
+        // Through unsafe buffers: the search only borrows keys, so it does
+        // no reference counting (which otherwise dominates a seek).
+        chunks.withUnsafeBufferPointer { cs in
+            // First chunk whose last key is >= key.
+            var low = 0
+            var high = cs.count
+            while low < high {
+                let mid = (low + high) / 2
+                let lastIsLess = cs[mid].withUnsafeBufferPointer { items in
+                    items.count > 0 && Bytes.less(items[items.count - 1].key, key)
+                }
+                if lastIsLess {
+                    low = mid + 1
+                } else {
+                    high = mid
+                }
             }
-        }
-        guard low < chunks.count else { return Position(chunk: chunks.count, slot: 0) }
-        let chunk = chunks[low]
-        var lo = 0
-        var hi = chunk.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if Bytes.less(chunk[mid].key, key) {
-                lo = mid + 1
-            } else {
-                hi = mid
+            guard low < cs.count else { return Position(chunk: cs.count, slot: 0) }
+            let slot = cs[low].withUnsafeBufferPointer { items in
+                var lo = 0
+                var hi = items.count
+                while lo < hi {
+                    let mid = (lo + hi) / 2
+                    if Bytes.less(items[mid].key, key) {
+                        lo = mid + 1
+                    } else {
+                        hi = mid
+                    }
+                }
+                return lo
             }
+            return Position(chunk: low, slot: slot)
         }
-        return Position(chunk: low, slot: lo)
     }
 
     private func isMatch(_ p: Position, _ key: [UInt8]) -> Bool {

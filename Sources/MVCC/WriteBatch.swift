@@ -13,6 +13,9 @@ struct WriteBatch: Sendable {
         var leaseBefore: Int64
         /// Lease of the version the change wrote (0 for a delete).
         var leaseAfter: Int64
+        /// The change as watchers see it, `prevKv` being the key's version
+        /// at the revision before the batch.
+        var event: Event
     }
 
     let main: Int64
