@@ -20,19 +20,22 @@
 ///
 /// Queues are bounded: at most `Configuration.streamCapacity` *events*
 /// responses wait per stream (control responses — created, canceled,
-/// progress — are few, bounded by client requests, and always admitted).
+/// progress — are few, bounded by client requests, and always admitted; a
+/// progress response identical to the last one queued is not repeated).
 /// Delivering to a full queue never blocks and never drops events: the watcher
 /// leaves the synced group and catches up from history later.
 ///
 /// ## Watcher groups (etcd's `synced` / `unsynced`)
 /// Every watcher has `minRevision`: it has been sent every matching event
 /// below it and none at or above it.
-/// - **synced**: `minRevision > ` the revisions the hub has been notified of;
-///   `notify(events:revision:)` delivers to it directly.
+/// - **synced**: it has also been sent every matching event up to
+///   `currentRevision`; `notify(events:revision:)` delivers to it directly.
+///   Single-key watchers are found by key, range watchers by a scan.
 /// - **unsynced**: behind; it started in the past, or its queue was full when
-///   `notify` tried to deliver (etcd's "victim"). `syncUnsynced(history:maxEvents:)`
-///   replays its events from `EventHistory` in bounded batches and moves it to
-///   synced once it reaches the store's current revision.
+///   `notify` tried to deliver (etcd's "victim"), or revisions were skipped.
+///   `syncUnsynced(history:maxEvents:)` replays its events from
+///   `EventHistory` in bounded batches and moves it to synced once it reaches
+///   the store's current revision.
 ///
 /// Unlike etcd, a victim does not keep the batch it failed to deliver; it
 /// re-reads it from history. Memory stays bounded by the queues, at the price
@@ -49,6 +52,23 @@
 ///   the watcher (for `watchID == -1`: for every watcher on the stream) is
 ///   already queued ahead of it; progress is never sent for an unsynced watcher.
 /// - nothing is queued for a watcher after its canceled response.
+///
+/// ## Driving it (the server's actor)
+/// ```swift
+/// var hub = WatchHub(currentRevision: store.currentRevision)
+/// // a gRPC Watch call opens:      let stream = hub.openStream()
+/// // WatchCreateRequest:           hub.createWatcher(request, on: stream, history: store)
+/// // WatchCancelRequest:           try? hub.cancelWatcher(id, on: stream)
+/// // WatchProgressRequest:         hub.requestProgress(on: stream)
+/// // after every applied write:    let (_, events) = try store.put(...)
+/// //                               hub.notify(events: events, revision: store.currentRevision)
+/// // every ~100 ms, and after a drain that freed a full queue:
+/// //                               hub.syncUnsynced(history: store)
+/// // every progress interval:      hub.progressTick()
+/// // after any of the above:       for s in hub.takeReadyStreams() { wake s's sender }
+/// // a stream's sender task:       let batch = await actor.drain(stream); send each
+/// // the gRPC call ends:           hub.closeStream(stream)
+/// ```
 public struct WatchHub: Sendable {
     public struct Configuration: Sendable, Hashable {
         /// Events responses that may wait in one stream's queue (etcd's
@@ -146,8 +166,10 @@ public struct WatchHub: Sendable {
     /// Takes the responses waiting on `stream`, oldest first (at most
     /// `maxResponses`). Returns `[]` for an unknown or closed stream.
     ///
-    /// If the queue was full, some watchers may have fallen behind: call
-    /// `syncUnsynced` afterwards (etcd retries victims every 10 ms).
+    /// A sender drains until it gets `[]`, then waits to be woken again
+    /// (`takeReadyStreams`). If the queue was full, some watchers may have
+    /// fallen behind: call `syncUnsynced` afterwards (etcd retries victims
+    /// every 10 ms).
     public mutating func drain(_ stream: WatchStreamID, maxResponses: Int = .max) -> [WatchResponse] {
         let taken: [WatchResponse] =
             withStream(stream) { state in
