@@ -7,6 +7,7 @@ extension RaftNode {
     /// the most up-to-date voter and steps down.
     @discardableResult
     public mutating func applyConfChange(_ change: ConfChange) -> ConfState {
+        let isNewPeer = tracker.progress[change.nodeID] == nil
         tracker.apply(change, nextIndex: log.lastIndex + 1)
         guard role == .leader else { return tracker.confState }
         if !tracker.isVoter(id) {
@@ -20,6 +21,8 @@ extension RaftNode {
         } else {
             for peer in tracker.sortedIDs where peer != id { sendAppend(to: peer, sendIfEmpty: false) }
         }
+        // Probe a newcomer at once rather than at the next heartbeat.
+        if isNewPeer && change.type != .removeNode { sendAppend(to: change.nodeID) }
         return tracker.confState
     }
 

@@ -15,8 +15,8 @@ public final class Cluster {
     public var checkQuorum = true
     public var preVote = true
     private var seedSource: SplitMix64
-    /// Deliberately broken hook for tests that prove the checkers can fail.
     public var maxMessageBytes: UInt64 = 1 << 20
+    public var maxInflightMsgs = 512
     /// Receives a line per event when set (for replaying a failing seed).
     public var trace: (@Sendable (String) -> Void)?
 
@@ -34,6 +34,8 @@ public final class Cluster {
             let storage = MemoryStorage(bootstrapVoters: voters)
             addNode(id: id, storage: storage)
         }
+        // Apply the bootstrap membership, so nodes can campaign.
+        for id in voters { process(id) }
     }
 
     /// IDs of all nodes, up or down, in ascending order.
@@ -50,6 +52,7 @@ public final class Cluster {
         config.checkQuorum = checkQuorum
         config.preVote = preVote
         config.maxSizePerMsg = maxMessageBytes
+        config.maxInflightMsgs = maxInflightMsgs
         return config
     }
 
@@ -75,6 +78,7 @@ public final class Cluster {
             nodes[id] = node
             checker.observe(node: id, raft: raft)
         }
+        startPendingJoins()
     }
 
     /// Carries out one `Ready`; returns the outcome of each snapshot sent, for the transport
@@ -154,7 +158,6 @@ public final class Cluster {
             nodes[message.to]?.raft = raft
         }
         for id in liveIDs { process(id) }
-        startPendingJoins()
     }
 
     private func startPendingJoins() {
@@ -198,6 +201,14 @@ public final class Cluster {
     }
 
     // MARK: Client operations
+
+    /// Changes node `id`'s `RaftNode` directly, without processing its `Ready` afterwards
+    /// (so the output stays unpersisted until `process` runs).
+    public func mutate<E: Error>(_ id: NodeID, _ body: (inout RaftNode) throws(E) -> Void) throws(E) {
+        guard var raft = nodes[id]?.raft else { return }
+        defer { nodes[id]?.raft = raft }
+        try body(&raft)
+    }
 
     public func campaign(_ id: NodeID) {
         guard var raft = nodes[id]?.raft else { return }
@@ -276,6 +287,7 @@ public final class Cluster {
         trace?("restart \(id)")
         try? node.start(config: config(for: id))
         nodes[id] = node
+        process(id)
     }
 
     public func partition(_ groups: [[NodeID]]) { network.partition(groups) }

@@ -164,9 +164,11 @@ public struct Simulator: Sendable {
         cluster.heal()
         cluster.network.faults = NetworkFaults(maxDelay: min(report.faults.maxDelay, 1), reorder: report.faults.reorder)
         for id in cluster.ids { cluster.restart(id) }
-        // Settle pending membership changes first so the majority below is the real one.
+        // A conf change may still be in flight: a pending removal shrinks the voters by one,
+        // so keep away only as many nodes as the smaller configuration tolerates.
         let voters = currentVoters(cluster)
-        let minority = (voters.count - 1) / 2
+        let smallest = report.confChanges > 0 ? voters.count - 1 : voters.count
+        let minority = max(smallest - 1, 0) / 2
         var away: [NodeID] = []
         var candidates = voters
         for _ in 0..<Int(rng.next(below: UInt64(minority + 1))) {
