@@ -29,7 +29,7 @@ public struct KVStore: EventHistory, Sendable {
 
     /// etcd's `compactMainRev`: -1 until the first compaction, so that
     /// compacting at 0 on a fresh store succeeds as it does in etcd.
-    private(set) var compactMainRevision: Int64 = -1
+    var compactMainRevision: Int64 = -1
 
     /// The revision of the latest compaction (0 if never). Reads at exactly
     /// this revision still work; reads below it fail with `.compacted`.

@@ -67,6 +67,11 @@ struct KeyIndex: Sendable {
         return true
     }
 
+    /// Appends an entry read back from a snapshot, as it was stored.
+    mutating func restore(_ entry: Entry) {
+        entries.append(entry)
+    }
+
     /// Index of the newest entry whose main revision is `<= main`, if any.
     private func lastIndex(atOrBelow main: Int64) -> Int? {
         // Binary search for the first entry with revision.main > main.
