@@ -296,6 +296,9 @@ public struct WatchHub: Sendable {
         return watchers[handle]?.synced
     }
 
+    /// Number of open streams.
+    public var streamCount: Int { streams.count }
+
     /// Number of watchers on all streams.
     public var watcherCount: Int { watchers.count }
 
@@ -305,9 +308,9 @@ public struct WatchHub: Sendable {
     // MARK: - Delivery
 
     /// Delivers the events of one applied revision (all of them together, in
-    /// sub-revision order) to the synced watchers they match. Call after
-    /// every write the store applies, including writes with no events only if
-    /// the revision moved (then with `events: []`).
+    /// sub-revision order) to the synced watchers they match. Call once for
+    /// every revision the store creates, right after applying it (a write
+    /// that changes nothing creates no revision and needs no call).
     ///
     /// A watcher whose queue is full leaves the synced group at `revision`;
     /// it gets these events later from `syncUnsynced`.
