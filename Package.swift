@@ -1,0 +1,69 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Dependencies point one way: swift-etcd → EtcdAPI → EtcdServer → (Raft, Storage, MVCC).
+let package = Package(
+    name: "SwiftEtcd",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "swift-etcd", targets: ["swift-etcd"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/grpc/grpc-swift-2", exact: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", exact: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", exact: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+    ],
+    targets: [
+        // Pure consensus core: no I/O, clocks, threads or ambient randomness.
+        .target(name: "Raft"),
+        // Write-ahead log, snapshots and the on-disk MVCC backend.
+        .target(name: "Storage"),
+        // Revisioned key-value store, key index, watch hub, lessor.
+        .target(name: "MVCC"),
+        // The node: drives Raft with storage and transport, applies to MVCC.
+        .target(
+            name: "EtcdServer",
+            dependencies: [
+                "Raft", "Storage", "MVCC",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // etcd's v3 gRPC services: thin adapters plus the generated code.
+        .target(
+            name: "EtcdAPI",
+            dependencies: [
+                "EtcdServer", "MVCC",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            exclude: ["Generated/README.md"]
+        ),
+        .executableTarget(
+            name: "swift-etcd",
+            dependencies: [
+                "EtcdAPI", "EtcdServer",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(name: "RaftTestSupport", dependencies: ["Raft"]),
+        .testTarget(name: "RaftTests", dependencies: ["Raft", "RaftTestSupport"]),
+        .testTarget(name: "MVCCTests", dependencies: ["MVCC"]),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: [
+                "EtcdAPI",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

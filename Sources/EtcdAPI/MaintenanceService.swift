@@ -1,0 +1,58 @@
+import EtcdServer
+import GRPCCore
+
+/// `etcdserverpb.Maintenance`: Status now; snapshot, defragment, hash and
+/// alarms arrive with durable storage and answer UNIMPLEMENTED until then.
+struct MaintenanceService: Etcdserverpb_Maintenance.SimpleServiceProtocol {
+    let server: EtcdServer
+
+    func status(request: Etcdserverpb_StatusRequest, context: ServerContext) async throws -> Etcdserverpb_StatusResponse {
+        let s = await server.status()
+        var response = Etcdserverpb_StatusResponse()
+        response.header = .init(s.header)
+        response.version = s.version
+        response.dbSize = s.dbSize
+        response.leader = s.leader
+        response.raftIndex = s.raftIndex
+        response.raftTerm = s.raftTerm
+        response.raftAppliedIndex = s.raftAppliedIndex
+        response.dbSizeInUse = s.dbSizeInUse
+        response.isLearner = s.isLearner
+        return response
+    }
+
+    func alarm(request: Etcdserverpb_AlarmRequest, context: ServerContext) async throws -> Etcdserverpb_AlarmResponse {
+        // No alarm can be raised yet: answer with an empty list, as etcd does
+        // when none is active.
+        var response = Etcdserverpb_AlarmResponse()
+        response.header = .init(await server.status().header)
+        return response
+    }
+
+    func defragment(
+        request: Etcdserverpb_DefragmentRequest, context: ServerContext
+    ) async throws -> Etcdserverpb_DefragmentResponse {
+        throw RPCError(code: .unimplemented, message: "defragment is not implemented yet")
+    }
+
+    func hash(request: Etcdserverpb_HashRequest, context: ServerContext) async throws -> Etcdserverpb_HashResponse {
+        throw RPCError(code: .unimplemented, message: "hash is not implemented yet")
+    }
+
+    func hashKV(request: Etcdserverpb_HashKVRequest, context: ServerContext) async throws -> Etcdserverpb_HashKVResponse {
+        throw RPCError(code: .unimplemented, message: "hashkv is not implemented yet")
+    }
+
+    func snapshot(
+        request: Etcdserverpb_SnapshotRequest, response: RPCWriter<Etcdserverpb_SnapshotResponse>,
+        context: ServerContext
+    ) async throws {
+        throw RPCError(code: .unimplemented, message: "snapshot is not implemented yet")
+    }
+
+    func moveLeader(
+        request: Etcdserverpb_MoveLeaderRequest, context: ServerContext
+    ) async throws -> Etcdserverpb_MoveLeaderResponse {
+        throw RPCError(code: .unimplemented, message: "move leader is not implemented yet")
+    }
+}

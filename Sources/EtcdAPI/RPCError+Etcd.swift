@@ -1,0 +1,31 @@
+import EtcdServer
+import GRPCCore
+
+extension RPCError {
+    /// etcd's status for a server error: the same code and the same text,
+    /// which Go clients turn back into typed errors by matching the text.
+    init(_ error: EtcdError) {
+        let code: RPCError.Code =
+            switch error.code {
+            case .invalidArgument: .invalidArgument
+            case .notFound: .notFound
+            case .permissionDenied: .permissionDenied
+            case .resourceExhausted: .resourceExhausted
+            case .failedPrecondition: .failedPrecondition
+            case .outOfRange: .outOfRange
+            case .unimplemented: .unimplemented
+            case .unavailable: .unavailable
+            case .unauthenticated: .unauthenticated
+            }
+        self.init(code: code, message: error.message)
+    }
+}
+
+/// Runs a server call, turning its `EtcdError` into etcd's gRPC status.
+func withEtcdErrors<T: Sendable>(_ body: () async throws(EtcdError) -> T) async throws(RPCError) -> T {
+    do {
+        return try await body()
+    } catch {
+        throw RPCError(error)
+    }
+}

@@ -1,0 +1,87 @@
+/// Errors the server returns to clients. Each case is one of etcd's
+/// `rpctypes` errors; the API layer maps it to the same gRPC status code and
+/// message text, which clients (etcdctl, clientv3, Kubernetes) match on.
+public enum EtcdError: Error, Sendable, Hashable {
+    case emptyKey
+    case keyNotFound
+    case valueProvided
+    case leaseProvided
+    case tooManyOps
+    case duplicateKey
+    case compacted
+    case futureRevision
+    case noSpace
+    case leaseNotFound
+    case leaseExists
+    case leaseTTLTooLarge
+    case requestTooLarge
+    case noLeader
+    case notLeader
+    case leaderChanged
+    case stopped
+    case timeout
+    case memberNotFound
+    case memberExists
+    case peerURLExists
+    case memberBadURLs
+    case invalidAuthToken
+    case permissionDenied
+    case authNotEnabled
+    case unimplemented(String)
+
+    /// gRPC status codes as numbers (so this module needs no gRPC dependency).
+    public enum Code: Int, Sendable {
+        case invalidArgument = 3, notFound = 5, permissionDenied = 7, resourceExhausted = 8,
+            failedPrecondition = 9, outOfRange = 11, unimplemented = 12, unavailable = 14,
+            unauthenticated = 16
+    }
+
+    public var code: Code {
+        switch self {
+        case .emptyKey, .keyNotFound, .valueProvided, .leaseProvided, .tooManyOps,
+            .duplicateKey, .requestTooLarge, .memberBadURLs:
+            return .invalidArgument
+        case .compacted, .futureRevision, .leaseTTLTooLarge: return .outOfRange
+        case .noSpace: return .resourceExhausted
+        case .leaseNotFound, .memberNotFound: return .notFound
+        case .leaseExists, .notLeader, .memberExists, .peerURLExists, .authNotEnabled:
+            return .failedPrecondition
+        case .noLeader, .leaderChanged, .stopped, .timeout: return .unavailable
+        case .invalidAuthToken: return .unauthenticated
+        case .permissionDenied: return .permissionDenied
+        case .unimplemented: return .unimplemented
+        }
+    }
+
+    /// The exact text etcd sends.
+    public var message: String {
+        switch self {
+        case .emptyKey: return "etcdserver: key is not provided"
+        case .keyNotFound: return "etcdserver: key not found"
+        case .valueProvided: return "etcdserver: value is provided"
+        case .leaseProvided: return "etcdserver: lease is provided"
+        case .tooManyOps: return "etcdserver: too many operations in txn request"
+        case .duplicateKey: return "etcdserver: duplicate key given in txn request"
+        case .compacted: return "etcdserver: mvcc: required revision has been compacted"
+        case .futureRevision: return "etcdserver: mvcc: required revision is a future revision"
+        case .noSpace: return "etcdserver: mvcc: database space exceeded"
+        case .leaseNotFound: return "etcdserver: requested lease not found"
+        case .leaseExists: return "etcdserver: lease already exists"
+        case .leaseTTLTooLarge: return "etcdserver: too large lease TTL"
+        case .requestTooLarge: return "etcdserver: request is too large"
+        case .noLeader: return "etcdserver: no leader"
+        case .notLeader: return "etcdserver: not leader"
+        case .leaderChanged: return "etcdserver: leader changed"
+        case .stopped: return "etcdserver: server stopped"
+        case .timeout: return "etcdserver: request timed out"
+        case .memberNotFound: return "etcdserver: member not found"
+        case .memberExists: return "etcdserver: member ID already exist"
+        case .peerURLExists: return "etcdserver: Peer URLs already exists"
+        case .memberBadURLs: return "etcdserver: given member URLs are invalid"
+        case .invalidAuthToken: return "etcdserver: invalid auth token"
+        case .permissionDenied: return "etcdserver: permission denied"
+        case .authNotEnabled: return "etcdserver: authentication is not enabled"
+        case .unimplemented(let what): return "\(what) is not implemented yet"
+        }
+    }
+}

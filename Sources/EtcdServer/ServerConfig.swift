@@ -1,0 +1,108 @@
+/// A URL as etcd's flags accept them (`http://127.0.0.1:2379`).
+public struct EndpointURL: Sendable, Hashable, CustomStringConvertible {
+    public var scheme: String
+    public var host: String
+    public var port: Int
+
+    public init(scheme: String, host: String, port: Int) {
+        self.scheme = scheme
+        self.host = host
+        self.port = port
+    }
+
+    /// Parses `scheme://host:port`; returns a reason etcd-style on failure.
+    public static func parse(_ text: String) -> Result<EndpointURL, URLParseError> {
+        let parts = text.split(separator: "://", maxSplits: 1, omittingEmptySubsequences: false)
+        let scheme = parts.count == 2 ? String(parts[0]) : ""
+        guard ["http", "https", "unix", "unixs"].contains(scheme) else {
+            return .failure(.init("URL scheme must be http, https, unix, or unixs: \(text)"))
+        }
+        var rest = parts[1]
+        if let slash = rest.firstIndex(of: "/") {
+            guard rest[slash...] == "/" else {
+                return .failure(.init("URL must not contain a path: \(text)"))
+            }
+            rest = rest[..<slash]
+        }
+        let host: Substring
+        let portText: Substring
+        if rest.hasPrefix("[") {
+            guard let close = rest.firstIndex(of: "]") else {
+                return .failure(.init("URL address does not have the form \"host:port\": \(text)"))
+            }
+            host = rest[rest.index(after: rest.startIndex)..<close]
+            let after = rest[rest.index(after: close)...]
+            guard after.hasPrefix(":") else {
+                return .failure(.init("URL address does not have the form \"host:port\": \(text)"))
+            }
+            portText = after.dropFirst()
+        } else {
+            guard let colon = rest.lastIndex(of: ":") else {
+                return .failure(.init("URL address does not have the form \"host:port\": \(text)"))
+            }
+            host = rest[..<colon]
+            portText = rest[rest.index(after: colon)...]
+        }
+        guard let port = Int(portText), (0...65535).contains(port) else {
+            return .failure(.init("URL address does not have the form \"host:port\": \(text)"))
+        }
+        return .success(EndpointURL(scheme: scheme, host: String(host), port: port))
+    }
+
+    public var description: String {
+        let h = host.contains(":") ? "[\(host)]" : host
+        return "\(scheme)://\(h):\(port)"
+    }
+}
+
+public struct URLParseError: Error, Sendable, Hashable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Everything a node needs to start, decided by flags and `ETCD_*` variables.
+public struct ServerConfig: Sendable {
+    public enum ClusterState: String, Sendable { case new, existing }
+
+    public var name: String = "default"
+    public var dataDir: String = "default.etcd"
+    public var listenClientURLs: [EndpointURL] = [EndpointURL(scheme: "http", host: "localhost", port: 2379)]
+    public var advertiseClientURLs: [EndpointURL] = [EndpointURL(scheme: "http", host: "localhost", port: 2379)]
+    public var listenPeerURLs: [EndpointURL] = [EndpointURL(scheme: "http", host: "localhost", port: 2380)]
+    public var initialAdvertisePeerURLs: [EndpointURL] = [EndpointURL(scheme: "http", host: "localhost", port: 2380)]
+    /// `name=url,...`; empty means this member alone under `name`.
+    public var initialCluster: [(name: String, peerURL: String)] = []
+    public var initialClusterState: ClusterState = .new
+    public var initialClusterToken: String = "etcd-cluster"
+    public var maxTxnOps: Int = 128
+    public var maxRequestBytes: Int = 1_572_864
+    public var quotaBackendBytes: Int64 = 2 * 1024 * 1024 * 1024
+    public var heartbeatIntervalMs: Int = 100
+    public var electionTimeoutMs: Int = 1000
+
+    public init() {}
+
+    /// The cluster membership at bootstrap: every member of
+    /// `--initial-cluster`, or this member alone when it is empty.
+    public func initialMembers() -> [Member] {
+        var urlsByName: [String: [String]] = [:]
+        var order: [String] = []
+        if initialCluster.isEmpty {
+            urlsByName[name] = initialAdvertisePeerURLs.map(\.description)
+            order = [name]
+        } else {
+            for entry in initialCluster {
+                if urlsByName[entry.name] == nil { order.append(entry.name) }
+                urlsByName[entry.name, default: []].append(entry.peerURL)
+            }
+        }
+        return order.map { memberName in
+            let urls = urlsByName[memberName] ?? []
+            return Member(
+                id: ClusterIdentity.memberID(peerURLs: urls, token: initialClusterToken),
+                name: memberName, peerURLs: urls.sorted(),
+                clientURLs: memberName == name ? advertiseClientURLs.map(\.description) : [],
+                isLearner: false)
+        }
+    }
+}

@@ -1,0 +1,3 @@
+enum SwiftEtcdVersion {
+    static let current = "0.1.0"
+}

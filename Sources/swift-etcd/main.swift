@@ -1,0 +1,57 @@
+import EtcdAPI
+import EtcdServer
+import Foundation
+import Logging
+
+/// swift-etcd: parse etcd's flags, set up logging, start the member.
+let flags = EtcdFlags()
+let warnings: [String]
+do {
+    warnings = try flags.flagSet.parse(
+        arguments: Array(CommandLine.arguments.dropFirst()),
+        environment: ProcessInfo.processInfo.environment)
+} catch .usage(let reason) {
+    if !reason.isEmpty { FileHandle.standardError.write(Data((reason + "\n").utf8)) }
+    FileHandle.standardError.write(Data((flags.usage + "\n").utf8))
+    exit(reason.isEmpty ? 0 : 2)
+} catch .fatal(let reason) {
+    let handler = JSONLogHandler(label: "swift-etcd", level: .info)
+    Logger(label: "swift-etcd", factory: { _ in handler }).critical("\(reason)")
+    exit(1)
+}
+
+if flags.printVersion {
+    print("swift-etcd Version: \(SwiftEtcdVersion.current)")
+    print("etcd API Version: \(EtcdServer.apiVersion)")
+    exit(0)
+}
+
+let level = flags.logLevel
+LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
+let logger = Logger(label: "swift-etcd")
+for warning in warnings { logger.warning("\(warning)") }
+if let reason = flags.validate() {
+    logger.critical("\(reason)")
+    exit(1)
+}
+
+let config = flags.config
+logger.info(
+    "starting swift-etcd",
+    metadata: [
+        "version": "\(SwiftEtcdVersion.current)",
+        "name": "\(config.name)",
+        "data-dir": "\(config.dataDir)",
+        "listen-client-urls": "\(config.listenClientURLs.map(\.description).joined(separator: ","))",
+        "advertise-client-urls": "\(config.advertiseClientURLs.map(\.description).joined(separator: ","))",
+    ])
+
+let server = EtcdServer(config: config, logger: logger)
+do {
+    try await ClientServer(server: server, logger: logger).run()
+} catch {
+    logger.critical(
+        "failed to serve client requests",
+        metadata: ["error": "\(error)", "hint": "check that the client URLs are free and reachable"])
+    exit(1)
+}

@@ -1,0 +1,77 @@
+import Foundation
+
+/// One single-member server (real etcd or swift-etcd) on 127.0.0.1, started
+/// with etcd's flags on the given ports and stopped by PID.
+final class EtcdNode: @unchecked Sendable {
+    enum Kind: String { case etcd, swiftEtcd = "swift-etcd" }
+
+    let kind: Kind
+    let clientPort: Int
+    let peerPort: Int
+    let dataDir: URL
+    private let process: ServerProcess
+
+    var endpoint: String { "127.0.0.1:\(clientPort)" }
+
+    init(kind: Kind, clientPort: Int, peerPort: Int, name: String = "n1") throws {
+        self.kind = kind
+        self.clientPort = clientPort
+        self.peerPort = peerPort
+        dataDir = try Paths.makeTempDirectory("oracle-\(kind.rawValue)")
+        let binary: String
+        switch kind {
+        case .etcd: binary = Paths.etcd
+        case .swiftEtcd:
+            guard let path = Paths.swiftEtcd else { throw TestFailure("swift-etcd is not built: run `swift build` first") }
+            binary = path
+        }
+        let client = "http://127.0.0.1:\(clientPort)"
+        let peer = "http://127.0.0.1:\(peerPort)"
+        process = try ServerProcess(
+            executable: binary,
+            arguments: [
+                "--name", name, "--data-dir", dataDir.appendingPathComponent("data").path,
+                "--listen-client-urls", client, "--advertise-client-urls", client,
+                "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+                "--initial-cluster", "\(name)=\(peer)", "--initial-cluster-state", "new",
+                "--initial-cluster-token", "oracle-token",
+            ],
+            logURL: dataDir.appendingPathComponent("server.log"))
+        try waitUntilServing()
+    }
+
+    /// Polls `etcdctl endpoint health` until it succeeds: at most 100 tries
+    /// within about 20 seconds.
+    private func waitUntilServing() throws {
+        let deadline = ContinuousClock.now + .seconds(20)
+        for _ in 0..<100 {
+            let r = try ctl(["endpoint", "health", "--command-timeout=1s"])
+            if r.exitCode == 0 { return }
+            if ContinuousClock.now > deadline { break }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        throw TestFailure("\(kind.rawValue) did not become healthy; log:\n\(process.log.suffix(2000))")
+    }
+
+    func ctl(_ arguments: [String], stdin: Data? = nil) throws -> CommandResult {
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("ETCDCTL_") }
+        environment["ETCDCTL_API"] = "3"
+        return try ChildProcess.run(
+            Paths.etcdctl, ["--endpoints=\(endpoint)", "--dial-timeout=2s", "--command-timeout=5s"] + arguments,
+            stdin: stdin, environment: environment)
+    }
+
+    var log: String { process.log }
+
+    func stop() {
+        process.stop()
+        try? FileManager.default.removeItem(at: dataDir)
+    }
+
+    deinit { stop() }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

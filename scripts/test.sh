@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what it needs, builds, runs the unit,
+# integration and oracle tests, then sweeps the Raft simulator.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+echo "== building (debug; the first build takes ~5 minutes on 2 cores)"
+swift build
+echo "== unit, integration and oracle tests"
+swift test
+if [ -d Sources/raft-sim ] && grep -q '"raft-sim"' Package.swift; then
+  echo "== Raft simulator: 1000 seeds"
+  swift run raft-sim --seeds 1000
+fi
