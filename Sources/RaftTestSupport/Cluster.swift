@@ -38,6 +38,20 @@ public final class Cluster {
         for id in voters { process(id) }
     }
 
+    /// Creates a cluster whose nodes start from the given disks (for crafted logs).
+    public init(storages: [NodeID: MemoryStorage], seed: UInt64 = 1, electionTick: Int = 10, heartbeatTick: Int = 1) {
+        network = SimNetwork(seed: seed ^ 0x5eed)
+        seedSource = SplitMix64(seed: seed)
+        self.electionTick = electionTick
+        self.heartbeatTick = heartbeatTick
+        for (id, storage) in storages.sorted(by: { $0.key < $1.key }) { addNode(id: id, storage: storage) }
+        for id in ids { process(id) }
+    }
+
+    /// When on, every delivered message is kept in `deliveredMessages` (for assertions).
+    public var recordsMessages = false
+    public private(set) var deliveredMessages: [Message] = []
+
     /// IDs of all nodes, up or down, in ascending order.
     public var ids: [NodeID] { nodes.keys.sorted() }
     public var liveIDs: [NodeID] { ids.filter { nodes[$0]?.isUp == true } }
@@ -153,6 +167,7 @@ public final class Cluster {
     public func deliverRound() {
         for message in network.deliverDue() {
             guard var raft = nodes[message.to]?.raft else { continue }
+            if recordsMessages { deliveredMessages.append(message) }
             trace?("deliver \(message.type) \(message.from)->\(message.to) t\(message.term) i\(message.index) lt\(message.logTerm) c\(message.commit) n\(message.entries.count)\(message.reject ? " reject hint \(message.rejectHint)" : "")\(message.snapshot.map { " snap \($0.metadata.index)/\($0.metadata.term) \($0.metadata.confState)" } ?? "")")
             try? raft.step(message)
             nodes[message.to]?.raft = raft
@@ -288,6 +303,14 @@ public final class Cluster {
         try? node.start(config: config(for: id))
         nodes[id] = node
         process(id)
+    }
+
+    /// Crashes and restarts every node, e.g. to pick up changed configuration knobs.
+    public func restartAll() {
+        for id in ids {
+            crash(id)
+            restart(id)
+        }
     }
 
     public func partition(_ groups: [[NodeID]]) { network.partition(groups) }
