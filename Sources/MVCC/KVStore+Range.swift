@@ -58,8 +58,10 @@ extension KVStore {
         }
         var kvs: [KeyValue] = []
         var count = 0
+        // At the newest revision a key's state is its last entry: no search.
+        let atNewest = atRev >= currentRevision
         index.forEach(from: key, to: end) { ki in
-            guard let entry = ki.get(atRev: atRev) else { return true }
+            guard let entry = atNewest ? ki.live : ki.get(atRev: atRev) else { return true }
             count += 1
             if !countOnly && (limit == 0 || kvs.count < limit) {
                 kvs.append(ki.keyValue(entry))
