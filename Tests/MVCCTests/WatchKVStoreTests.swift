@@ -138,4 +138,48 @@ struct WatchKVStoreTests {
         #expect(rig.received[stream]!.first == WatchResponse(watchID: id, headerRevision: 2, created: true))
         #expect(rig.events(id, on: stream).map { String(decoding: $0.kv.value, as: UTF8.self) } == ["after"])
     }
+
+    @Test func leaseRevocationDeletesArriveAsOneRevision() throws {
+        var rig = Rig()
+        let stream = rig.hub.openStream()
+        _ = try rig.store.grantLease(id: 7, ttl: 60)
+        for key in ["svc/a", "svc/b", "other"] {
+            let (_, events) = try rig.store.put(PutRequest(key: watchBytes(key), value: watchBytes("up"), lease: 7))
+            rig.apply(events)
+        }
+        let id = rig.watch(WatchCreateRequest(range: watchPrefix("svc/"), filters: .noPut, prevKv: true), on: stream)
+        let (revision, events) = try rig.store.revokeLease(7)
+        rig.hub.notify(events: events, revision: revision)
+        rig.drain(stream)
+        let deletes = rig.received[stream]!.filter { !$0.events.isEmpty }
+        #expect(deletes.count == 1)
+        #expect(deletes[0].headerRevision == revision)
+        #expect(deletes[0].events.map { String(decoding: $0.kv.key, as: UTF8.self) } == ["svc/a", "svc/b"])
+        #expect(deletes[0].events.allSatisfy { $0.kind == .delete && $0.kv.modRevision == revision && $0.prevKv?.lease == 7 })
+        watchExpectEvents(rig.events(id, on: stream), try rig.expected(watchPrefix("svc/"), from: revision, prevKv: true))
+    }
+
+    @Test func restoringASnapshotReplaysWhatTheFollowerMissed() throws {
+        // The leader's store moves on; the follower's hub had a watcher at revision 3.
+        var leader = KVStore()
+        var rig = Rig()
+        let stream = rig.hub.openStream()
+        let id = rig.watch(WatchCreateRequest(range: watchPrefix("s/")), on: stream)
+        for i in 0..<5 {
+            let request = PutRequest(key: watchBytes("s/\(i % 2)"), value: watchBytes("\(i)"))
+            _ = try leader.put(request)
+            if i < 2 { try rig.put("s/\(i % 2)", "\(i)") }  // the follower applied only two
+        }
+        rig.drain(stream)
+        #expect(rig.events(id, on: stream).map(\.kv.modRevision) == [2, 3])
+
+        rig.store = try KVStore(snapshot: leader.snapshot())
+        rig.hub.restore(currentRevision: rig.store.currentRevision)
+        #expect(rig.hub.isSynced(id, on: stream) == false)
+        rig.hub.syncUnsynced(history: rig.store)
+        try rig.put("s/9", "after")
+        rig.drain(stream)
+        #expect(rig.events(id, on: stream).map(\.kv.modRevision) == [2, 3, 4, 5, 6, 7])
+        #expect(rig.events(id, on: stream).map { String(decoding: $0.kv.value, as: UTF8.self) } == ["0", "1", "2", "3", "4", "after"])
+    }
 }
