@@ -49,7 +49,7 @@ public struct KVStore: EventHistory, Sendable {
         self.lessor = lessor
     }
 
-    /// Number of keys that currently exist (not deleted).
+    /// Number of keys that currently exist (not deleted); walks the index.
     public var keyCount: Int {
         var n = 0
         index.forEach(from: [], to: []) { ki in
@@ -57,6 +57,19 @@ public struct KVStore: EventHistory, Sendable {
             return true
         }
         return n
+    }
+
+    /// Roughly how many bytes the retained history occupies (keys, values
+    /// and per-version bookkeeping), for the status API's database size.
+    /// Walks every version: O(history), meant for occasional status calls.
+    public func approximateSize() -> Int64 {
+        var bytes = 0
+        index.forEach(from: [], to: []) { ki in
+            bytes += ki.key.count + 64
+            for entry in ki.entries { bytes += entry.value.count + MemoryLayout<KeyIndex.Entry>.stride + 24 }
+            return true
+        }
+        return Int64(bytes)
     }
 
     /// Whether a put may attach lease `id`.

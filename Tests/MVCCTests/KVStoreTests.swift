@@ -166,4 +166,17 @@ enum KVFixture {
         #expect(second.first?.prevKv?.value == F.b("1"))
         #expect(second.first?.kv.version == 2)
     }
+
+    @Test func keyCountAndSizeFollowTheKeySpace() throws {
+        var store = KVStore()
+        let empty = store.approximateSize()
+        try F.put(&store, "a", String(repeating: "x", count: 1000))
+        try F.put(&store, "b", "1")
+        #expect(store.keyCount == 2)
+        #expect(store.approximateSize() >= empty + 1000)
+        _ = store.deleteRange(DeleteRangeRequest(key: F.b("a")))
+        #expect(store.keyCount == 1)
+        try store.compact(store.currentRevision)
+        #expect(store.approximateSize() < 1000)
+    }
 }
