@@ -173,4 +173,23 @@ import Testing
         try F.put(&s, "a", "11")
         #expect(try F.get(s, "a")?.version == 3)
     }
+
+    /// Range compares as etcd's integration suite exercises them: keys named
+    /// by their create revision, "/a/2", "/a/3", "/a/4", "/f/5".
+    @Test func rangeComparesAgainstCreateRevisionsAndLeases() throws {
+        var s = KVStore()
+        for k in ["/a/2", "/a/3", "/a/4", "/f/5"] { try F.put(&s, k, "x") }
+        let cases: [(Compare, Bool)] = [
+            (Compare(key: F.b("/a/"), rangeEnd: [0], target: .createRevision(6), result: .less), true),
+            (Compare(key: F.b("/a/"), rangeEnd: [0], target: .createRevision(5), result: .less), false),
+            (Compare(key: F.b("/a/"), rangeEnd: F.b("/a0"), target: .createRevision(5), result: .less), true),
+            (Compare(key: F.b("/a/"), rangeEnd: F.b("/a0"), target: .createRevision(4), result: .less), false),
+            (Compare(key: F.b("/b/"), rangeEnd: F.b("/b0"), target: .value(F.b("x")), result: .equal), false),
+            (Compare(key: F.b("/a/"), rangeEnd: F.b("/a0"), target: .lease(0), result: .greater), false),
+            (Compare(key: F.b("/a/"), rangeEnd: F.b("/a0"), target: .lease(0), result: .equal), true),
+        ]
+        for (c, want) in cases {
+            #expect(try Self.holds(s, c) == want, "\(c)")
+        }
+    }
 }

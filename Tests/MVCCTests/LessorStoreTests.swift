@@ -127,4 +127,20 @@ import Testing
         let (resp, _) = try s.txn(TxnRequest(compare: [Compare(key: F.b("a"), target: .lease(4), result: .equal)]))
         #expect(resp.succeeded)
     }
+
+    @Test func revokingALeaseSparesKeysThatMovedAway() throws {
+        var s = Self.store()
+        _ = try s.grantLease(id: 1, ttl: 30)
+        _ = try s.grantLease(id: 2, ttl: 30)
+        try F.put(&s, "moved", "v", lease: 1)
+        try F.put(&s, "moved", "v", lease: 2)
+        try F.put(&s, "cleared", "v", lease: 1)
+        try F.put(&s, "cleared", "v")
+        try F.put(&s, "stays", "v", lease: 1)
+        let (_, events) = try s.revokeLease(1)
+        #expect(events.map(\.kv.key) == [F.b("stays")])
+        #expect(try F.get(s, "moved")?.lease == 2)
+        #expect(try F.get(s, "cleared") != nil)
+        #expect(try s.leaseTimeToLive(2, keys: true).keys == [F.b("moved")])
+    }
 }
