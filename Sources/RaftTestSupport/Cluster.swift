@@ -80,12 +80,36 @@ public final class Cluster {
 
     // MARK: Driving
 
-    /// Runs one node's pending `Ready`s to completion (bounded).
-    public func process(_ id: NodeID) {
+    /// When on, a leader writes new entries "in the background" (Raft thesis §10.2.1): its
+    /// appends go out at once, while the write and the rest of that `Ready` complete only at
+    /// the node's next tick. A crash in between loses the write after the followers got it.
+    public var leaderWritesInBackground = false
+
+    /// Runs one node's pending `Ready`s to completion (bounded). With `mayHold`, a leader's
+    /// write may be left in progress (see `leaderWritesInBackground`).
+    public func process(_ id: NodeID, mayHold: Bool = true) {
         for _ in 0..<16 {
-            guard var node = nodes[id], var raft = node.raft, raft.hasReady else { break }
-            let ready = raft.ready()
-            let snapshotReports = handle(ready, of: &node, raft: &raft)
+            guard var node = nodes[id], var raft = node.raft else { break }
+            let ready: Ready
+            var appendsSent = false
+            if let held = node.heldReady {
+                if mayHold { break }  // still writing
+                ready = held
+                node.heldReady = nil
+                appendsSent = true
+            } else {
+                guard raft.hasReady else { break }
+                ready = raft.ready()
+                if mayHold && leaderWritesInBackground && raft.role == .leader && !ready.entries.isEmpty {
+                    observeAppended(ready, node: id, raft: raft)
+                    for message in ready.messages where message.type == .app { transmit(message) }
+                    node.raft = raft
+                    node.heldReady = ready
+                    nodes[id] = node
+                    break
+                }
+            }
+            let snapshotReports = handle(ready, of: &node, raft: &raft, appendsSent: appendsSent)
             raft.advance(ready)
             for (peer, failed) in snapshotReports { raft.reportSnapshot(to: peer, failed: failed) }
             node.raft = raft
@@ -95,25 +119,27 @@ public final class Cluster {
         startPendingJoins()
     }
 
+    private func observeAppended(_ ready: Ready, node id: NodeID, raft: RaftNode) {
+        guard let first = ready.entries.first?.index else { return }
+        let previous = first > 1 ? raft.entryTerm(at: first - 1) : 0
+        checker.observeAppended(node: id, entries: ready.entries, previousTerm: previous)
+    }
+
     /// Carries out one `Ready`; returns the outcome of each snapshot sent, for the transport
     /// to report back to Raft.
-    private func handle(_ ready: Ready, of node: inout SimNode, raft: inout RaftNode) -> [(NodeID, Bool)] {
+    private func handle(_ ready: Ready, of node: inout SimNode, raft: inout RaftNode, appendsSent: Bool) -> [(NodeID, Bool)] {
         let id = node.id
         if let trace {
             trace("ready \(id): \(raft.role) t\(raft.term) lead \(raft.lead) commit \(raft.committedIndex) entries \(ready.entries.map { "\($0.index)/\($0.term)\($0.type == .confChange ? "cc" : "")" }) hs \(ready.hardState.map { "\($0)" } ?? "-") applying \(ready.committedEntries.first?.index ?? 0)...\(ready.committedEntries.last?.index ?? 0)")
         }
-        if !ready.entries.isEmpty {
-            let first = ready.entries[0].index
-            let previous = first > 1 ? raft.entryTerm(at: first - 1) : 0
-            checker.observeAppended(node: id, entries: ready.entries, previousTerm: previous)
-        }
+        if !appendsSent { observeAppended(ready, node: id, raft: raft) }
         // 1. Persist.
         if let snapshot = ready.snapshot { node.storage.applySnapshot(snapshot) }
         node.storage.append(ready.entries)
         if let hard = ready.hardState { node.storage.setHardState(hard) }
         // 2. Send.
         var snapshotReports: [(NodeID, Bool)] = []
-        for original in ready.messages {
+        for original in ready.messages where !(appendsSent && original.type == .app) {
             var message = original
             if message.type == .snap { message.snapshot = currentSnapshot(of: node, raft: raft) ?? message.snapshot }
             let delivered = transmit(message)
@@ -190,7 +216,7 @@ public final class Cluster {
         guard var raft = nodes[id]?.raft else { return }
         for _ in 0..<max(times, 0) { raft.tick() }
         nodes[id]?.raft = raft
-        process(id)
+        process(id, mayHold: false)
     }
 
     /// Processes and delivers until no message is in flight and no node has work (bounded).
@@ -198,7 +224,7 @@ public final class Cluster {
     @discardableResult
     public func stabilize(maxRounds: Int = 1000) -> Bool {
         for _ in 0..<maxRounds {
-            for id in liveIDs { process(id) }
+            for id in liveIDs { process(id, mayHold: false) }
             if network.inFlightCount == 0 && liveIDs.allSatisfy({ nodes[$0]?.raft?.hasReady != true }) {
                 return true
             }

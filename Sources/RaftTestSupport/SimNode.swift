@@ -15,6 +15,8 @@ public struct SimNode: Sendable {
     /// Reads confirmed by Raft, in order.
     public var readStates: [ReadState] = []
     public var restarts = 0
+    /// A leader's `Ready` whose appends were sent but whose write has not completed yet.
+    var heldReady: Ready?
 
     public var isUp: Bool { raft != nil }
 
@@ -37,6 +39,7 @@ public struct SimNode: Sendable {
 
     mutating func crash() {
         raft = nil
+        heldReady = nil
         readStates = []
         restarts += 1
     }

@@ -5,6 +5,8 @@ public struct SimulationReport: Sendable, CustomStringConvertible {
     public var seed: UInt64
     public var clusterSize = 0
     public var faults = NetworkFaults.none
+    /// Whether leaders wrote their entries in the background (appends sent before the write).
+    public var backgroundWrites = false
     public var rounds = 0
     public var proposals = 0
     public var crashes = 0
@@ -21,7 +23,7 @@ public struct SimulationReport: Sendable, CustomStringConvertible {
     public var description: String {
         let outcome = failure.map { "FAILED: \($0)" } ?? "ok"
         return "seed \(seed): \(outcome) — \(clusterSize) nodes, drop \(faults.dropPerMille)‰, dup \(faults.duplicatePerMille)‰, "
-            + "delay ≤\(faults.maxDelay), reorder \(faults.reorder), \(rounds) rounds, \(proposals) proposals, "
+            + "delay ≤\(faults.maxDelay), reorder \(faults.reorder), background writes \(backgroundWrites), \(rounds) rounds, \(proposals) proposals, "
             + "\(crashes) crashes, \(partitions) partitions, \(compactions) compactions, \(confChanges) conf changes, "
             + "term \(finalTerm), commit \(committedIndex)"
     }
@@ -55,6 +57,8 @@ public struct Simulator: Sendable {
         report.faults = faults
         let cluster = Cluster(size: report.clusterSize, seed: rng.next(), electionTick: 10, heartbeatTick: 2, faults: faults)
         cluster.trace = trace
+        cluster.leaderWritesInBackground = rng.chance(1, in: 2)
+        report.backgroundWrites = cluster.leaderWritesInBackground
         var workload = Workload()
 
         for _ in 0..<safetyRounds {
