@@ -60,6 +60,18 @@ extension KVStore {
         var count = 0
         // At the newest revision a key's state is its last entry: no search.
         let atNewest = atRev >= currentRevision
+        if atNewest && (countOnly || limit > 0) {
+            // Count from the index's per-chunk tallies and visit only the
+            // keys returned, instead of walking the whole range.
+            count = index.countLive(from: key, to: end)
+            guard !countOnly else { return ([], count) }
+            index.forEach(from: key, to: end) { ki in
+                guard let entry = ki.live else { return true }
+                kvs.append(ki.keyValue(entry))
+                return kvs.count < limit
+            }
+            return (kvs, count)
+        }
         index.forEach(from: key, to: end) { ki in
             guard let entry = atNewest ? ki.live : ki.get(atRev: atRev) else { return true }
             count += 1

@@ -49,15 +49,8 @@ public struct KVStore: EventHistory, Sendable {
         self.lessor = lessor
     }
 
-    /// Number of keys that currently exist (not deleted); walks the index.
-    public var keyCount: Int {
-        var n = 0
-        index.forEach(from: [], to: []) { ki in
-            if ki.live != nil { n += 1 }
-            return true
-        }
-        return n
-    }
+    /// Number of keys that currently exist (not deleted).
+    public var keyCount: Int { index.liveCount }
 
     /// Roughly how many bytes the retained history occupies (keys, values
     /// and per-version bookkeeping), for the status API's database size.

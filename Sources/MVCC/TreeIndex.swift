@@ -9,12 +9,21 @@
 /// few thousand chunks of a few hundred entries, so every operation touches
 /// a few kilobytes at most. Being arrays of values, the whole index has value
 /// semantics with copy-on-write per chunk.
+///
+/// Each chunk also keeps how many of its keys are live (not deleted), so
+/// counting the live keys of a range at the newest revision (what a range
+/// with a limit must report as `count`) adds up whole chunks instead of
+/// visiting every key.
 struct TreeIndex: Sendable {
     /// Chunks split when they reach this size.
     static let maxChunk = 512
 
     private var chunks: [[KeyIndex]] = []
+    /// Live keys per chunk, parallel to `chunks`.
+    private var liveCounts: [Int] = []
     private(set) var count = 0
+    /// Keys that currently exist, over the whole index.
+    private(set) var liveCount = 0
 
     init() {}
 
@@ -78,7 +87,14 @@ struct TreeIndex: Sendable {
         if !isMatch(p, key) {
             p = insert(KeyIndex(key: key), at: p)
         }
+        let wasLive = chunks[p.chunk][p.slot].live != nil
         let result = body(&chunks[p.chunk][p.slot])
+        let isLive = chunks[p.chunk][p.slot].live != nil
+        if wasLive != isLive {
+            let delta = isLive ? 1 : -1
+            liveCounts[p.chunk] += delta
+            liveCount += delta
+        }
         if chunks[p.chunk][p.slot].isEmpty {
             remove(at: p)
         }
@@ -86,9 +102,12 @@ struct TreeIndex: Sendable {
     }
 
     private mutating func insert(_ item: KeyIndex, at p: Position) -> Position {
+        // The new key has no history yet, so it is not live: counts are
+        // adjusted by `modify` once its first entry is written.
         count += 1
         if chunks.isEmpty {
             chunks.append([item])
+            liveCounts.append(0)
             return Position(chunk: 0, slot: 0)
         }
         // A key past every chunk's last key joins the last chunk.
@@ -103,15 +122,55 @@ struct TreeIndex: Sendable {
         let upper = Array(chunks[p.chunk][half...])
         chunks[p.chunk].removeSubrange(half...)
         chunks.insert(upper, at: p.chunk + 1)
+        let upperLive = Self.live(in: upper)
+        liveCounts[p.chunk] -= upperLive
+        liveCounts.insert(upperLive, at: p.chunk + 1)
         return p.slot < half ? p : Position(chunk: p.chunk + 1, slot: p.slot - half)
     }
 
     private mutating func remove(at p: Position) {
+        // Only an empty (hence not live) key index is ever removed.
         count -= 1
         chunks[p.chunk].remove(at: p.slot)
         if chunks[p.chunk].isEmpty {
             chunks.remove(at: p.chunk)
+            liveCounts.remove(at: p.chunk)
         }
+    }
+
+    private static func live(in chunk: [KeyIndex]) -> Int {
+        var n = 0
+        for item in chunk where item.live != nil { n += 1 }
+        return n
+    }
+
+    /// Number of live keys with `key <= k < end` (`end` empty: no upper
+    /// bound): whole chunks by their counts, only the two ends key by key.
+    func countLive(from key: [UInt8], to end: [UInt8]) -> Int {
+        if !end.isEmpty && !Bytes.less(key, end) { return 0 }
+        let start = lowerBound(key)
+        let stop = end.isEmpty ? Position(chunk: chunks.count, slot: 0) : lowerBound(end)
+        guard start.chunk < chunks.count else { return 0 }
+        if start.chunk == stop.chunk {
+            return Self.live(in: chunks[start.chunk], slots: start.slot..<stop.slot)
+        }
+        var n = Self.live(in: chunks[start.chunk], slots: start.slot..<chunks[start.chunk].count)
+        var c = start.chunk + 1
+        while c < stop.chunk && c < chunks.count {
+            n += liveCounts[c]
+            c += 1
+        }
+        if stop.chunk < chunks.count {
+            n += Self.live(in: chunks[stop.chunk], slots: 0..<stop.slot)
+        }
+        return n
+    }
+
+    private static func live(in chunk: [KeyIndex], slots: Range<Int>) -> Int {
+        guard !slots.isEmpty else { return 0 }
+        var n = 0
+        for i in slots where chunk[i].live != nil { n += 1 }
+        return n
     }
 
     /// Visits, in key order, the key indexes with `key <= k < end` (`end`
@@ -161,6 +220,8 @@ struct TreeIndex: Sendable {
         }
         if !current.isEmpty { packed.append(current) }
         chunks = packed
+        liveCounts = packed.map { Self.live(in: $0) }
+        liveCount = liveCounts.reduce(0, +)
         count = survivors
     }
 }

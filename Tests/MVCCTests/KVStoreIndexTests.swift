@@ -48,6 +48,41 @@ import Testing
         #expect(index[Array("absent".utf8)] == nil)
     }
 
+    @Test func liveCountsMatchAKeyByKeyCount() {
+        var index = TreeIndex()
+        var keys = Keys()
+        var main: Int64 = 2
+        for step in 0..<20_000 {
+            let key = keys.next()
+            index.modify(key) { ki in
+                if step % 4 == 3 {
+                    ki.tombstone(at: Revision(main: main))
+                } else if step % 7 == 6, let last = ki.entries.last {
+                    ki.removeEntries(atMain: last.revision.main)
+                } else {
+                    ki.put(at: Revision(main: main), value: [], lease: 0)
+                }
+            }
+            main += 1
+        }
+        func slowCount(_ from: String, _ to: String) -> Int {
+            var n = 0
+            index.forEach(from: Array(from.utf8), to: Array(to.utf8)) { ki in
+                if ki.live != nil { n += 1 }
+                return true
+            }
+            return n
+        }
+        let bounds = [("", ""), ("k1", "k2"), ("k1", ""), ("k", "k0"), ("k2", "k1"), ("k42", "k42"), ("k123", "k9999"), ("z", "")]
+        for (from, to) in bounds {
+            #expect(index.countLive(from: Array(from.utf8), to: Array(to.utf8)) == slowCount(from, to), "\(from)..<\(to)")
+        }
+        #expect(index.liveCount == slowCount("", ""))
+        index.compact(atRev: main / 2)
+        #expect(index.liveCount == slowCount("", ""))
+        #expect(index.countLive(from: Array("k3".utf8), to: Array("k4".utf8)) == slowCount("k3", "k4"))
+    }
+
     @Test func compactionRepacksTheIndex() {
         var index = TreeIndex()
         for i in 0..<3_000 {

@@ -92,6 +92,17 @@ import Testing
                 break
             }
             #expect(store.currentRevision == model.current)
+            // A limited range at the newest revision (counted from the
+            // index's tallies) agrees with the model.
+            let from = Self.keys[rng.next(Self.keys.count)]
+            let limit = 1 + rng.next(3)
+            let live = model.states[model.states.count - 1].values
+                .filter { String(decoding: $0.key, as: UTF8.self) >= from }
+                .sorted { $0.key.lexicographicallyPrecedes($1.key) }
+            let got = try store.range(RangeRequest(key: F.b(from), rangeEnd: [0], limit: Int64(limit)))
+            #expect(got.count == Int64(live.count))
+            #expect(got.kvs == Array(live.prefix(limit)))
+            #expect(got.more == (live.count > limit))
         }
         // Every retained revision reads exactly as the model says.
         for rev in max(1, model.compacted)...model.current {

@@ -93,4 +93,23 @@ import Testing
         #expect(r.count == 3)
         #expect(r.revision == 9)
     }
+
+    @Test func countsStayExactAcrossManyKeysWithDeletions() throws {
+        var s = KVStore()
+        for i in 0..<3_000 { try F.put(&s, "key/\(i)", "v") }
+        // Deletes key/1, key/1x, key/1xx and key/1xxx: 1 + 10 + 100 + 1000 keys.
+        let (deleted, _) = s.deleteRange(DeleteRangeRequest(key: F.b("key/1"), rangeEnd: F.b("key/2")))
+        #expect(deleted.deleted == 1_111)
+        let limited = try s.range(RangeRequest(key: F.b("key/"), rangeEnd: F.b("key0"), limit: 3))
+        #expect(limited.count == 1_889)
+        #expect(limited.more)
+        #expect(F.keys(limited) == ["key/0", "key/2", "key/20"])
+        // key/2 and its 1110 descendants, then key/3 ... key/9 with 111 each.
+        let counted = try s.range(RangeRequest(key: F.b("key/2"), rangeEnd: [0], countOnly: true))
+        #expect(counted.count == 1_111 + 7 * 111)
+        #expect(s.keyCount == 1_889)
+        // The same counts read back in time, key by key.
+        let past = try s.range(RangeRequest(key: F.b("key/"), rangeEnd: F.b("key0"), limit: 3, revision: s.currentRevision - 1))
+        #expect(past.count == 3_000)
+    }
 }
