@@ -62,9 +62,8 @@ struct ExpiryQueue: Sendable {
 
     private mutating func siftDown(_ start: Int) {
         var i = start
-        while true {
+        while 2 * i + 1 < heap.count {
             let left = 2 * i + 1
-            guard left < heap.count else { return }
             let right = left + 1
             var smallest = left
             if right < heap.count && heap[right].due < heap[left].due { smallest = right }
