@@ -37,7 +37,7 @@ extension KVStore {
             let prev = ki.get(atRev: revision.main - 1).map { ki.keyValue($0) }
             let entry = ki.put(at: revision, value: value, lease: lease)
             let change = WriteBatch.Change(
-                kind: .put, key: ki.key, revision: revision,
+                key: ki.key, revision: revision,
                 leaseBefore: current?.lease ?? 0, leaseAfter: lease,
                 event: Event(kind: .put, kv: ki.keyValue(entry), prevKv: prev))
             return .success((response, change))
@@ -72,7 +72,7 @@ extension KVStore {
                 key: kv.key, createRevision: 0, modRevision: revision.main, version: 0, value: [])
             batch.record(
                 WriteBatch.Change(
-                    kind: .delete, key: kv.key, revision: revision, leaseBefore: kv.lease,
+                    key: kv.key, revision: revision, leaseBefore: kv.lease,
                     leaseAfter: 0, event: Event(kind: .delete, kv: tombstone, prevKv: prev)))
         }
         response.revision = batch.readRevision(current: currentRevision)

@@ -5,8 +5,6 @@
 struct WriteBatch: Sendable {
     /// One put or delete made by the batch.
     struct Change: Sendable {
-        enum Kind: Sendable { case put, delete }
-        var kind: Kind
         var key: [UInt8]
         var revision: Revision
         /// Lease of the key's version before the change (0: none).
