@@ -118,8 +118,7 @@ struct SnapshotWriter {
     var bytes: [UInt8] = []
 
     mutating func int(_ v: Int64) {
-        let u = UInt64(bitPattern: v)
-        for shift in stride(from: 0, to: 64, by: 8) { bytes.append(UInt8(truncatingIfNeeded: u >> UInt64(shift))) }
+        withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) }
     }
 
     mutating func data(_ d: [UInt8]) {
@@ -143,10 +142,9 @@ struct SnapshotReader {
 
     mutating func int() throws(SnapshotError) -> Int64 {
         guard bytes.count - offset >= 8 else { throw .corrupt }
-        var u: UInt64 = 0
-        for i in 0..<8 { u |= UInt64(bytes[offset + i]) << UInt64(8 * i) }
+        let raw = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: Int64.self) }
         offset += 8
-        return Int64(bitPattern: u)
+        return Int64(littleEndian: raw)
     }
 
     /// A length or count: non-negative and no larger than the bytes left,
