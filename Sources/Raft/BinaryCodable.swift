@@ -1,7 +1,7 @@
 /// A value with a compact, versionless binary form, used by the peer transport and the WAL.
 public protocol BinaryCodable: Sendable {
     func encode(to writer: inout BinaryWriter)
-    init(from reader: inout BinaryReader) throws(DecodingError)
+    init(from reader: inout BinaryReader) throws(BinaryDecodingError)
 }
 
 extension BinaryCodable {
@@ -13,7 +13,7 @@ extension BinaryCodable {
     }
 
     /// Decodes a standalone byte string, rejecting truncated, malformed or over-long input.
-    public init(decoding bytes: [UInt8]) throws(DecodingError) {
+    public init(decoding bytes: [UInt8]) throws(BinaryDecodingError) {
         var reader = BinaryReader(bytes)
         self = try Self(from: &reader)
         guard reader.isAtEnd else { throw .trailingBytes(reader.remainingCount) }
@@ -28,7 +28,7 @@ extension Entry: BinaryCodable {
         w.write(data)
     }
 
-    public init(from r: inout BinaryReader) throws(DecodingError) {
+    public init(from r: inout BinaryReader) throws(BinaryDecodingError) {
         term = try r.readUInt64()
         index = try r.readUInt64()
         type = try r.readEnum(EntryType.self)
@@ -43,7 +43,7 @@ extension HardState: BinaryCodable {
         w.write(commit)
     }
 
-    public init(from r: inout BinaryReader) throws(DecodingError) {
+    public init(from r: inout BinaryReader) throws(BinaryDecodingError) {
         term = try r.readUInt64()
         vote = try r.readUInt64()
         commit = try r.readUInt64()
@@ -56,7 +56,7 @@ extension ConfState: BinaryCodable {
         w.write(learners)
     }
 
-    public init(from r: inout BinaryReader) throws(DecodingError) {
+    public init(from r: inout BinaryReader) throws(BinaryDecodingError) {
         self.init(voters: try r.readUInt64Array(), learners: try r.readUInt64Array())
     }
 }
@@ -68,7 +68,7 @@ extension ConfChange: BinaryCodable {
         w.write(context)
     }
 
-    public init(from r: inout BinaryReader) throws(DecodingError) {
+    public init(from r: inout BinaryReader) throws(BinaryDecodingError) {
         type = try r.readEnum(ConfChangeType.self)
         nodeID = try r.readUInt64()
         context = try r.readBytes()
@@ -82,7 +82,7 @@ extension SnapshotMetadata: BinaryCodable {
         w.write(confState)
     }
 
-    public init(from r: inout BinaryReader) throws(DecodingError) {
+    public init(from r: inout BinaryReader) throws(BinaryDecodingError) {
         index = try r.readUInt64()
         term = try r.readUInt64()
         confState = try r.read()
@@ -95,7 +95,7 @@ extension Snapshot: BinaryCodable {
         w.write(data)
     }
 
-    public init(from r: inout BinaryReader) throws(DecodingError) {
+    public init(from r: inout BinaryReader) throws(BinaryDecodingError) {
         metadata = try r.read()
         data = try r.readBytes()
     }
@@ -118,7 +118,7 @@ extension Message: BinaryCodable {
         w.write(context)
     }
 
-    public init(from r: inout BinaryReader) throws(DecodingError) {
+    public init(from r: inout BinaryReader) throws(BinaryDecodingError) {
         type = try r.readEnum(MessageType.self)
         to = try r.readUInt64()
         from = try r.readUInt64()

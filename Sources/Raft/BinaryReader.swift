@@ -1,5 +1,5 @@
 /// Why a byte string could not be decoded. Decoding never traps on malformed input.
-public enum DecodingError: Error, Sendable, Hashable {
+public enum BinaryDecodingError: Error, Sendable, Hashable {
     case truncated
     case varintOverflow
     case invalidValue(String)
@@ -18,28 +18,27 @@ public struct BinaryReader: Sendable {
     /// Bytes not yet consumed.
     public var remainingCount: Int { bytes.count - position }
 
-    public mutating func readUInt64() throws(DecodingError) -> UInt64 {
+    public mutating func readUInt64() throws(BinaryDecodingError) -> UInt64 {
         var result: UInt64 = 0
-        var shift: UInt64 = 0
-        while true {
+        // At most ten 7-bit groups fit in 64 bits; the tenth may only contribute one bit.
+        for shift in stride(from: UInt64(0), through: 63, by: 7) {
             guard position < bytes.count else { throw .truncated }
             let byte = bytes[position]
             position += 1
             if shift == 63 && byte > 1 { throw .varintOverflow }
             result |= UInt64(byte & 0x7f) << shift
             if byte & 0x80 == 0 { return result }
-            shift += 7
-            if shift > 63 { throw .varintOverflow }
         }
+        throw .varintOverflow
     }
 
-    public mutating func readUInt8() throws(DecodingError) -> UInt8 {
+    public mutating func readUInt8() throws(BinaryDecodingError) -> UInt8 {
         guard position < bytes.count else { throw .truncated }
         defer { position += 1 }
         return bytes[position]
     }
 
-    public mutating func readBool() throws(DecodingError) -> Bool {
+    public mutating func readBool() throws(BinaryDecodingError) -> Bool {
         switch try readUInt8() {
         case 0: return false
         case 1: return true
@@ -49,19 +48,19 @@ public struct BinaryReader: Sendable {
 
     /// A count prefix, checked against the remaining bytes (each element needs at least one),
     /// so a corrupt length can never trigger a huge allocation.
-    public mutating func readCount() throws(DecodingError) -> Int {
+    public mutating func readCount() throws(BinaryDecodingError) -> Int {
         let count = try readUInt64()
         guard count <= UInt64(bytes.count - position) else { throw .truncated }
         return Int(count)
     }
 
-    public mutating func readBytes() throws(DecodingError) -> [UInt8] {
+    public mutating func readBytes() throws(BinaryDecodingError) -> [UInt8] {
         let count = try readCount()
         defer { position += count }
         return Array(bytes[position..<position + count])
     }
 
-    public mutating func readUInt64Array() throws(DecodingError) -> [UInt64] {
+    public mutating func readUInt64Array() throws(BinaryDecodingError) -> [UInt64] {
         let count = try readCount()
         var result: [UInt64] = []
         result.reserveCapacity(count)
@@ -69,11 +68,11 @@ public struct BinaryReader: Sendable {
         return result
     }
 
-    public mutating func read<T: BinaryCodable>(_: T.Type = T.self) throws(DecodingError) -> T {
+    public mutating func read<T: BinaryCodable>(_: T.Type = T.self) throws(BinaryDecodingError) -> T {
         try T(from: &self)
     }
 
-    public mutating func readArray<T: BinaryCodable>(of _: T.Type = T.self) throws(DecodingError) -> [T] {
+    public mutating func readArray<T: BinaryCodable>(of _: T.Type = T.self) throws(BinaryDecodingError) -> [T] {
         let count = try readCount()
         var result: [T] = []
         result.reserveCapacity(count)
@@ -82,7 +81,7 @@ public struct BinaryReader: Sendable {
     }
 
     /// Reads an enum raw value, rejecting unknown cases instead of trapping.
-    public mutating func readEnum<T: RawRepresentable>(_: T.Type) throws(DecodingError) -> T
+    public mutating func readEnum<T: RawRepresentable>(_: T.Type) throws(BinaryDecodingError) -> T
     where T.RawValue == UInt8 {
         let raw = try readUInt8()
         guard let value = T(rawValue: raw) else { throw .invalidValue("\(T.self) \(raw)") }

@@ -18,11 +18,12 @@ public struct SplitMix64: RandomNumberGenerator, Sendable, Hashable {
     /// A value in `0..<bound` (bound > 0), free of modulo bias.
     public mutating func next(below bound: UInt64) -> UInt64 {
         precondition(bound > 0, "bound must be positive")
+        // Rejection sampling; each draw is rejected with probability < 1/2, so 64 tries all
+        // failing is practically impossible, but the loop stays bounded regardless.
         let limit = UInt64.max - UInt64.max % bound
-        while true {
-            let v = next()
-            if v < limit { return v % bound }
-        }
+        var value = next()
+        for _ in 0..<64 where value >= limit { value = next() }
+        return value % bound
     }
 
     /// True with probability `numerator / denominator`.

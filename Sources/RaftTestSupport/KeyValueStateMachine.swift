@@ -24,7 +24,7 @@ public struct ListStateMachine: Sendable, Hashable {
         return w.bytes
     }
 
-    public init(snapshotData: [UInt8]) throws(DecodingError) {
+    public init(snapshotData: [UInt8]) throws(BinaryDecodingError) {
         guard !snapshotData.isEmpty else { return }
         var r = BinaryReader(snapshotData)
         let count = try r.readCount()

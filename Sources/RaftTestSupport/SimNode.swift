@@ -26,7 +26,7 @@ public struct SimNode: Sendable {
     }
 
     /// Starts the node from what its storage holds.
-    mutating func start(config: RaftConfig) throws(DecodingError) {
+    mutating func start(config: RaftConfig) throws(BinaryDecodingError) {
         let snapshot = (try? storage.snapshot()) ?? .empty
         stateMachine = try ListStateMachine(snapshotData: snapshot.data)
         appliedIndex = snapshot.metadata.index

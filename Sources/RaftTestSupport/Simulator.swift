@@ -38,7 +38,7 @@ public struct SimulationReport: Sendable, CustomStringConvertible {
 /// Liveness phase: faults stop and a majority is connected; it must elect a leader and commit
 /// and apply every proposal ever made (clients retry), on every node of that majority.
 public struct Simulator: Sendable {
-    public var safetyRounds = 250
+    public var safetyRounds = 300
     public var livenessRounds = 600
     /// Prints every event of the run (for `raft-sim --seed S --trace`).
     public var trace: (@Sendable (String) -> Void)?

@@ -29,29 +29,29 @@ struct CodecTests {
     @Test func everyTruncationIsRejected() {
         let bytes = message.encoded()
         for length in 0..<bytes.count {
-            #expect(throws: DecodingError.self) { try Message(decoding: Array(bytes[..<length])) }
+            #expect(throws: BinaryDecodingError.self) { try Message(decoding: Array(bytes[..<length])) }
         }
     }
 
     @Test func trailingBytesAreRejected() {
-        #expect(throws: DecodingError.trailingBytes(1)) { try HardState(decoding: HardState().encoded() + [0]) }
+        #expect(throws: BinaryDecodingError.trailingBytes(1)) { try HardState(decoding: HardState().encoded() + [0]) }
     }
 
     @Test func unknownEnumValuesAreRejected() {
         var bytes = message.encoded()
         bytes[0] = 200  // message type
-        #expect(throws: DecodingError.self) { try Message(decoding: bytes) }
+        #expect(throws: BinaryDecodingError.self) { try Message(decoding: bytes) }
     }
 
     @Test func hugeLengthPrefixDoesNotAllocateOrCrash() {
         // type app, to/from/term/logTerm/index = 0, then an entry count of 2^63.
         let bytes: [UInt8] = [3, 0, 0, 0, 0, 0] + [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]
-        #expect(throws: DecodingError.truncated) { try Message(decoding: bytes) }
+        #expect(throws: BinaryDecodingError.truncated) { try Message(decoding: bytes) }
     }
 
     @Test func overlongVarintIsRejected() {
         let bytes: [UInt8] = Array(repeating: 0xff, count: 10) + [0x01]
-        #expect(throws: DecodingError.self) { try HardState(decoding: bytes) }
+        #expect(throws: BinaryDecodingError.self) { try HardState(decoding: bytes) }
     }
 
     @Test func randomGarbageNeverCrashes() {
