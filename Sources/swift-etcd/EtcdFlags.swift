@@ -51,7 +51,7 @@ final class EtcdFlags {
         }
         flagSet.add("initial-cluster-state", usage: "Initial cluster state ('new' or 'existing').") { [unowned self] v in
             guard let state = ServerConfig.ClusterState(rawValue: v) else {
-                return "valid values are \"new\", \"existing\""
+                return "invalid value"
             }
             config.initialClusterState = state
             return nil

@@ -20,6 +20,13 @@ struct OracleTests {
         let actual = try script.run(against: ours)
         ours.stop()
 
+        if let dir = ProcessInfo.processInfo.environment["ORACLE_DUMP"] {
+            try script.transcript(expected).write(toFile: "\(dir)/etcd.txt", atomically: true, encoding: .utf8)
+            try script.transcript(actual).write(toFile: "\(dir)/swift-etcd.txt", atomically: true, encoding: .utf8)
+        }
+        // Guard against a vacuous pass (both servers unreachable alike).
+        #expect(expected.filter { $0.exitCode == 0 }.count > script.steps.count / 2)
+
         var mismatches: [String] = []
         for (i, step) in script.steps.enumerated() where expected[i] != actual[i] {
             mismatches.append(
@@ -81,6 +88,13 @@ struct OracleScript {
             return Data("\n\(puts)\n\n\n".utf8)
         }
         return Data(spec.replacingOccurrences(of: "\\s", with: " ").replacingOccurrences(of: "\\n", with: "\n").utf8)
+    }
+
+    /// A readable record of one run, for `ORACLE_DUMP=dir` and diffing.
+    func transcript(_ results: [CommandResult]) -> String {
+        zip(steps, results).map { step, r in
+            "$ etcdctl \(step.display)\n[exit \(r.exitCode)]\n\(r.stdout)\(r.stderr.isEmpty ? "" : "stderr: \(r.stderr)")"
+        }.joined(separator: "\n")
     }
 
     func run(against node: EtcdNode) throws -> [CommandResult] {
