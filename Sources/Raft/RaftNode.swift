@@ -57,10 +57,11 @@ public struct RaftNode: Sendable {
         let (hardState, confState) = storage.initialState()
         tracker.reset(to: confState, nextIndex: log.lastIndex + 1)
         if !hardState.isEmpty {
-            precondition(
-                hardState.commit >= log.committed && hardState.commit <= log.lastIndex,
-                "persisted commit \(hardState.commit) outside \(log.committed)...\(log.lastIndex)")
-            log.committed = hardState.commit
+            precondition(hardState.commit <= log.lastIndex,
+                         "persisted commit \(hardState.commit) beyond last index \(log.lastIndex)")
+            // A snapshot proves its entries committed even if the hard state written with it
+            // was lost in a crash, so never go below it.
+            log.committed = max(hardState.commit, log.committed)
             term = hardState.term
             vote = hardState.vote
         }
