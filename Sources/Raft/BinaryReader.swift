@@ -1,11 +1,3 @@
-/// Why a byte string could not be decoded. Decoding never traps on malformed input.
-public enum BinaryDecodingError: Error, Sendable, Hashable {
-    case truncated
-    case varintOverflow
-    case invalidValue(String)
-    case trailingBytes(Int)
-}
-
 /// Reads what `BinaryWriter` wrote, validating every length against the bytes that remain.
 public struct BinaryReader: Sendable {
     private let bytes: [UInt8]

@@ -1,13 +1,3 @@
-/// The kinds of single-server membership change (Raft thesis §4.1).
-public enum ConfChangeType: UInt8, Sendable, Hashable, CaseIterable {
-    /// Add a voter, or promote an existing learner to voter.
-    case addNode = 0
-    /// Remove a voter or a learner.
-    case removeNode = 1
-    /// Add a non-voting learner (or demote a voter to learner).
-    case addLearnerNode = 2
-}
-
 /// A membership change, proposed with `RaftNode.proposeConfChange` and carried in the log as the
 /// payload of an `EntryType.confChange` entry. It takes effect when the caller applies it.
 public struct ConfChange: Sendable, Hashable {

@@ -1,19 +1,3 @@
-/// A Raft node identifier. Matches etcd's 64-bit member IDs; `0` means "none".
-public typealias NodeID = UInt64
-
-extension NodeID {
-    /// The reserved identifier meaning "no node" (no leader, no vote).
-    public static let none: NodeID = 0
-}
-
-/// What an entry's payload means to the state machine above Raft.
-public enum EntryType: UInt8, Sendable, Hashable, CaseIterable {
-    /// Opaque application data (an empty payload is a leader's no-op).
-    case normal = 0
-    /// An encoded `ConfChange`; the caller applies it with `RaftNode.applyConfChange`.
-    case confChange = 1
-}
-
 /// One slot of the replicated log.
 public struct Entry: Sendable, Hashable {
     /// The leader term in which the entry was created.

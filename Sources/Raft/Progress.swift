@@ -1,14 +1,3 @@
-/// How the leader is currently replicating to one follower.
-public enum ProgressState: String, Sendable, Hashable {
-    /// The leader does not know where the follower's log matches; it sends one append per
-    /// heartbeat interval until one is accepted.
-    case probe
-    /// The follower is in sync; the leader pipelines appends up to the in-flight limit.
-    case replicate
-    /// The follower needs a snapshot; appends pause until it reports back.
-    case snapshot
-}
-
 /// The leader's view of one follower's log (Raft thesis §3.5 nextIndex/matchIndex, extended
 /// with etcd's probe/replicate/snapshot flow control).
 struct Progress: Sendable {
@@ -109,13 +98,4 @@ struct Progress: Sendable {
         probeSent = false
         return true
     }
-}
-
-/// A read-only copy of a follower's progress, reported by `RaftNode.status`.
-public struct PeerProgress: Sendable, Hashable {
-    public var match: UInt64
-    public var next: UInt64
-    public var state: ProgressState
-    public var isLearner: Bool
-    public var recentActive: Bool
 }

@@ -1,8 +1,3 @@
-/// The outcome of counting votes.
-enum VoteResult: Sendable {
-    case pending, won, lost
-}
-
 /// The current membership plus the leader's per-peer `Progress` and the candidate's votes.
 ///
 /// Only single-server changes are supported (Raft thesis §4.1), so there is always exactly one

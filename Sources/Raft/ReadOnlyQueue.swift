@@ -1,14 +1,3 @@
-/// A ReadIndex request waiting for a heartbeat quorum to confirm the leader is still leader.
-struct PendingRead: Sendable {
-    /// The leader's commit index when the request arrived; the read is served at this index.
-    var index: UInt64
-    var context: [UInt8]
-    /// Who asked: this node (answered through `Ready.readStates`) or a follower (answered
-    /// with `readIndexResp`).
-    var requester: NodeID
-    var acks: Set<NodeID>
-}
-
 /// The leader's queue of ReadIndex requests (Raft thesis §6.4, the "safe" variant).
 ///
 /// Each request piggybacks its context on a heartbeat round. Requests are confirmed in order:

@@ -1,14 +1,5 @@
 import Raft
 
-/// A failed line of a cluster script.
-public struct ScriptFailure: Sendable, CustomStringConvertible {
-    public var line: Int
-    public var command: String
-    public var message: String
-
-    public var description: String { "line \(line): `\(command)`: \(message)" }
-}
-
 /// Runs small, readable cluster scripts in the style of etcd-io/raft's interaction tests.
 ///
 /// One command per line; `#` starts a comment. Actions:
@@ -202,14 +193,5 @@ public final class ScriptRunner {
         default:
             throw ScriptError(message: "unknown expectation \(what)")
         }
-    }
-}
-
-extension StringProtocol {
-    func trimmingWhitespace() -> String {
-        var scalars = Substring(self)
-        while let first = scalars.first, first.isWhitespace { scalars.removeFirst() }
-        while let last = scalars.last, last.isWhitespace { scalars.removeLast() }
-        return String(scalars)
     }
 }

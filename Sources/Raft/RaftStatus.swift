@@ -1,23 +1,3 @@
-/// A node's role in the current term.
-public enum RaftRole: String, Sendable, Hashable {
-    case follower
-    /// Running a pre-election (PreVote): asking whether it could win before bumping the term.
-    case preCandidate
-    case candidate
-    case leader
-}
-
-/// The volatile state that the caller may want to observe (leader changes).
-public struct SoftState: Sendable, Hashable {
-    public var lead: NodeID
-    public var role: RaftRole
-
-    public init(lead: NodeID, role: RaftRole) {
-        self.lead = lead
-        self.role = role
-    }
-}
-
 /// A snapshot of a node's state for monitoring: the server reports leader, raftTerm and
 /// raftIndex from it.
 public struct RaftStatus: Sendable, Hashable {

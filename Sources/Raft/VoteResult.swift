@@ -1,0 +1,4 @@
+/// The outcome of counting votes.
+enum VoteResult: Sendable {
+    case pending, won, lost
+}
