@@ -1,0 +1,27 @@
+import Testing
+
+@testable import Storage
+
+@Suite struct CRC32CTests {
+    @Test func knownVectors() {
+        #expect(CRC32C.checksum([]) == 0)
+        #expect(CRC32C.checksum(Array("123456789".utf8)) == 0xE306_9283)
+        #expect(CRC32C.checksum(Array("a".utf8)) == 0xC1D0_4330)
+        // RFC 3720 (iSCSI) appendix B.4 vectors.
+        #expect(CRC32C.checksum([UInt8](repeating: 0, count: 32)) == 0x8A91_36AA)
+        #expect(CRC32C.checksum([UInt8](repeating: 0xFF, count: 32)) == 0x62A8_AB43)
+        #expect(CRC32C.checksum((0..<32).map { UInt8($0) }) == 0x46DD_794E)
+        #expect(CRC32C.checksum((0..<32).map { UInt8(31 - $0) }) == 0x113F_DB5C)
+    }
+
+    @Test func chainingEqualsConcatenation() {
+        var random = SeededRandom(seed: 7)
+        for _ in 0..<50 {
+            let a = (0..<Int.random(in: 0..<100, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
+            let b = (0..<Int.random(in: 0..<100, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
+            #expect(CRC32C.update(CRC32C.checksum(a), b) == CRC32C.checksum(a + b))
+            let whole = a + b
+            #expect(CRC32C.update(0, whole, range: a.count..<whole.count) == CRC32C.checksum(b))
+        }
+    }
+}
