@@ -166,6 +166,7 @@ public final class Cluster {
                 }
             }
         }
+        for read in ready.readStates { checker.observeReadConfirmed(node: id, read: read) }
         node.readStates.append(contentsOf: ready.readStates)
         return snapshotReports
     }
@@ -278,6 +279,7 @@ public final class Cluster {
 
     public func readIndex(_ id: NodeID, context: [UInt8]) throws(RaftError) {
         guard var raft = nodes[id]?.raft else { throw .proposalDropped }
+        checker.observeReadRequested(context: context)
         defer {
             nodes[id]?.raft = raft
             process(id)

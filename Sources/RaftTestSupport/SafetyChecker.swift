@@ -35,6 +35,10 @@ public struct SafetyChecker: Sendable {
     /// Per node: where its log ended when last seen as leader (Leader Append-Only).
     private var leaderMarks: [NodeID: LeaderMark] = [:]
 
+    /// Read context → the highest index applied anywhere when the read was requested.
+    private var readFloors: [[UInt8]: UInt64] = [:]
+    private var highestApplied: UInt64 = 0
+
     public init() {}
 
     public var isSafe: Bool { violations.isEmpty }
@@ -74,6 +78,7 @@ public struct SafetyChecker: Sendable {
         } else {
             appliedAt[entry.index] = entry
             if entry.index > (highestCommitted?.index ?? 0) { highestCommitted = entry }
+            highestApplied = max(highestApplied, entry.index)
         }
     }
 
@@ -103,6 +108,21 @@ public struct SafetyChecker: Sendable {
             if !compacted && raft.entryTerm(at: committed.index) != committed.term {
                 fail("Leader Completeness: leader \(node) of term \(term) lacks committed entry \(committed.index) (term \(committed.term))")
             }
+        }
+    }
+
+    /// A linearizable read was requested: it must observe everything already applied
+    /// somewhere (and so acknowledged to some client) at this moment.
+    public mutating func observeReadRequested(context: [UInt8]) {
+        readFloors[context] = highestApplied
+    }
+
+    /// Linearizability of ReadIndex: a confirmed read index may not be behind a write that was
+    /// acknowledged before the read was requested (a deposed leader must not serve reads).
+    public mutating func observeReadConfirmed(node: NodeID, read: ReadState) {
+        guard let floor = readFloors[read.requestContext] else { return }
+        if read.index < floor {
+            fail("Linearizable read: node \(node) confirmed a read at index \(read.index), but index \(floor) was already applied when it was requested")
         }
     }
 

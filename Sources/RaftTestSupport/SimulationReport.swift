@@ -9,6 +9,7 @@ public struct SimulationReport: Sendable, CustomStringConvertible {
     public var backgroundWrites = false
     public var rounds = 0
     public var proposals = 0
+    public var reads = 0
     public var crashes = 0
     public var partitions = 0
     public var compactions = 0
@@ -23,7 +24,7 @@ public struct SimulationReport: Sendable, CustomStringConvertible {
     public var description: String {
         let outcome = failure.map { "FAILED: \($0)" } ?? "ok"
         return "seed \(seed): \(outcome) — \(clusterSize) nodes, drop \(faults.dropPerMille)‰, dup \(faults.duplicatePerMille)‰, "
-            + "delay ≤\(faults.maxDelay), reorder \(faults.reorder), background writes \(backgroundWrites), \(rounds) rounds, \(proposals) proposals, "
+            + "delay ≤\(faults.maxDelay), reorder \(faults.reorder), background writes \(backgroundWrites), \(rounds) rounds, \(proposals) proposals, \(reads) reads, "
             + "\(crashes) crashes, \(partitions) partitions, \(compactions) compactions, \(confChanges) conf changes, "
             + "term \(finalTerm), commit \(committedIndex)"
     }

@@ -5,7 +5,8 @@ import Raft
 ///
 /// Safety phase: the cluster runs under drops, delays, duplicates, reorders, partitions,
 /// crash-restarts (some in the middle of a `Ready`), log compaction and a membership change or
-/// two, while `SafetyChecker` checks the five safety properties after every step.
+/// two, plus ReadIndex reads, while `SafetyChecker` checks the five safety properties (and
+/// that confirmed reads are linearizable) after every step.
 /// Liveness phase: faults stop and a majority is connected; it must elect a leader and commit
 /// and apply every proposal ever made (clients retry), on every node of that majority.
 public struct Simulator: Sendable {
@@ -102,6 +103,10 @@ public struct Simulator: Sendable {
             let data = workload.makeProposal()
             report.proposals += 1
             try? cluster.propose(proposer, data)
+        }
+        if rng.chance(10, in: 100), let reader = pick(cluster.liveIDs, &rng) {
+            report.reads += 1
+            try? cluster.readIndex(reader, context: Array("r\(report.reads)".utf8))
         }
         if rng.chance(2, in: 100), let node = pick(cluster.liveIDs, &rng) {
             cluster.compact(node, keep: rng.next(below: 4))
