@@ -7,8 +7,9 @@ import Raft
 /// crash-restarts (some in the middle of a `Ready`), log compaction and a membership change or
 /// two, plus ReadIndex reads, while `SafetyChecker` checks the five safety properties (and
 /// that confirmed reads are linearizable) after every step.
-/// Liveness phase: faults stop and a majority is connected; it must elect a leader and commit
-/// and apply every proposal ever made (clients retry), on every node of that majority.
+/// Liveness phase: faults stop and a majority is connected; it must elect a leader, commit
+/// and apply every proposal ever made (clients retry) on every node of that majority, and
+/// then complete a linearizable read.
 public struct Simulator: Sendable {
     public var safetyRounds = 300
     public var livenessRounds = 600
@@ -160,6 +161,7 @@ public struct Simulator: Sendable {
             if rng.chance(1, in: 2) { cluster.crash(id) } else { cluster.isolate(id) }
         }
 
+        var finalReads = 0
         for round in 0..<livenessRounds {
             cluster.tickAll()
             cluster.deliverRound()
@@ -170,7 +172,20 @@ public struct Simulator: Sendable {
             let missing = workload.proposals.filter { data in
                 !members.allSatisfy { cluster.node($0)?.stateMachine.contains(data) == true }
             }
-            if missing.isEmpty { return nil }
+            if missing.isEmpty {
+                // Finally a linearizable read must complete too, through a follower if any.
+                let reader = members.filter { $0 != leader && cluster.node($0)?.isUp == true }.first ?? leader
+                let done = cluster.node(reader)?.readStates.contains { read in
+                    read.requestContext.starts(with: Array("final".utf8))
+                        && (cluster.node(reader)?.appliedIndex ?? 0) >= read.index
+                } ?? false
+                if done { return nil }
+                if finalReads == 0 || round % 25 == 0 {
+                    finalReads += 1
+                    try? cluster.readIndex(reader, context: Array("final\(finalReads)".utf8))
+                }
+                continue
+            }
             // Clients retry proposals whose outcome they have not seen.
             if round % 25 == 0 {
                 for data in missing where cluster.node(leader)?.stateMachine.contains(data) != true {
