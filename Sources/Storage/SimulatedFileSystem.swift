@@ -77,7 +77,7 @@ public final class SimulatedFileSystem: FileSystem {
         func apply(to data: inout [UInt8]) {
             switch self {
             case let .write(offset, bytes):
-                if data.count < offset { data.append(contentsOf: repeatElement(0, count: offset - data.count)) }
+                if data.count < offset { data += [UInt8](repeating: 0, count: offset - data.count) }
                 let overlap = min(bytes.count, data.count - offset)
                 data.replaceSubrange(offset..<(offset + overlap), with: bytes[0..<overlap])
                 data.append(contentsOf: bytes[overlap...])
@@ -85,7 +85,7 @@ public final class SimulatedFileSystem: FileSystem {
                 if size < data.count {
                     data.removeLast(data.count - size)
                 } else {
-                    data.append(contentsOf: repeatElement(0, count: size - data.count))
+                    data += [UInt8](repeating: 0, count: size - data.count)
                 }
             }
         }

@@ -108,21 +108,38 @@ enum WALFrame {
     /// The offset of the first 8-aligned position at or after `start` that
     /// holds a header with valid magic and header CRC, if any. Used to tell a
     /// torn tail (nothing valid follows) from corruption (data follows).
+    /// Runs over whole preallocated segments, so it reads 8-byte words.
     static func nextValidHeader(_ bytes: [UInt8], from start: Int, maxPayloadSize: Int) -> Int? {
-        var offset = start
-        while offset + headerSize <= bytes.count {  // advances by 8 each pass
-            if bytes[offset] == UInt8(magic & 0xFF), bytes[offset + 1] == UInt8(magic >> 8),
-                LittleEndian.readUInt32(bytes, at: offset + 20) == CRC32C.update(0, bytes, range: offset..<(offset + 20))
-            {
-                return offset
+        bytes.withUnsafeBytes { raw -> Int? in
+            var offset = start
+            while offset + headerSize <= raw.count {  // advances by 8 each pass
+                let word = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+                if word != 0, UInt16(truncatingIfNeeded: word) == magic {
+                    let stored = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 20, as: UInt32.self))
+                    if stored == CRC32C.update(0, UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + 20)])) {
+                        return offset
+                    }
+                }
+                offset += alignment
             }
-            offset += alignment
+            return nil
         }
-        return nil
     }
 
+    /// Whether every byte in `range` is zero (word at a time).
     static func isZero(_ bytes: [UInt8], _ range: Range<Int>) -> Bool {
-        bytes[range].allSatisfy { $0 == 0 }
+        bytes.withUnsafeBytes { raw -> Bool in
+            var offset = range.lowerBound
+            while offset + 8 <= range.upperBound {  // advances by 8 each pass
+                if raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self) != 0 { return false }
+                offset += 8
+            }
+            while offset < range.upperBound {  // at most 7 passes
+                if raw[offset] != 0 { return false }
+                offset += 1
+            }
+            return true
+        }
     }
 }
 
