@@ -175,6 +175,7 @@ extension RaftNode {
         randomizedElectionTimeout = config.electionTick
             + Int(rng.next(below: UInt64(config.electionTick)))
         abortLeaderTransfer()
+        campaignAfterApplying = false
         tracker.resetVotes()
         let next = log.lastIndex + 1
         let persisted = log.persistedLastIndex

@@ -71,7 +71,11 @@ extension RaftNode {
             lead = m.from
             handleSnapshot(m)
         case .timeoutNow:
-            hup(transfer: true)
+            if hasUnappliedConfChanges() {
+                campaignAfterApplying = true  // hup re-checks that we may campaign
+            } else {
+                hup(transfer: true)
+            }
         case .readIndexResp:
             readStates.append(ReadState(index: m.index, requestContext: m.context))
         default:

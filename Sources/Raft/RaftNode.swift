@@ -29,6 +29,11 @@ public struct RaftNode: Sendable {
     /// caller has applied past it (one single-server change at a time).
     var pendingConfIndex: UInt64 = 0
 
+    /// A `timeoutNow` arrived while committed conf changes were still unapplied; campaign as
+    /// soon as `advance` reports them applied (typical when a removed leader hands over: its
+    /// final commit index and the `timeoutNow` arrive together).
+    var campaignAfterApplying = false
+
     var readOnly = ReadOnlyQueue()
     /// ReadIndex requests that arrived before the leader committed an entry of its term; the
     /// commit index is not yet known to be current, so they wait.
@@ -221,6 +226,10 @@ public struct RaftNode: Sendable {
         }
         if let snapshot = ready.snapshot {
             log.unstable.stableSnapshotTo(index: snapshot.metadata.index)
+        }
+        if campaignAfterApplying && !hasUnappliedConfChanges() {
+            campaignAfterApplying = false
+            hup(transfer: true)
         }
         if role == .leader {
             // The leader's own log counts towards commit only once it is durable.
