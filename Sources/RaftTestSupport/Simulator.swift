@@ -4,9 +4,9 @@ import Raft
 /// faults, the fault schedule and the client load, so any failure replays exactly.
 ///
 /// Safety phase: the cluster runs under drops, delays, duplicates, reorders, partitions,
-/// crash-restarts (some in the middle of a `Ready`), log compaction and a membership change or
-/// two, plus ReadIndex reads, while `SafetyChecker` checks the five safety properties (and
-/// that confirmed reads are linearizable) after every step.
+/// crash-restarts (some in the middle of a `Ready`), log compaction, membership changes and
+/// ReadIndex reads, while `SafetyChecker` checks the five safety properties (and that
+/// confirmed reads are linearizable) after every step.
 /// Liveness phase: faults stop and a majority is connected; it must elect a leader, commit
 /// and apply every proposal ever made (clients retry) on every node of that majority, and
 /// then complete a linearizable read.
@@ -75,6 +75,9 @@ public struct Simulator: Sendable {
     }
 
     /// One round's worth of random trouble and load.
+    /// At most this many membership changes per run (each waits for the previous one).
+    public var maxConfChanges = 4
+
     private func disturb(_ cluster: Cluster, _ rng: inout SplitMix64, _ report: inout SimulationReport, _ workload: inout Workload) {
         let ids = cluster.ids
         let live = cluster.liveIDs
@@ -113,7 +116,7 @@ public struct Simulator: Sendable {
             cluster.compact(node, keep: rng.next(below: 4))
             report.compactions += 1
         }
-        if report.confChanges < 2 && rng.chance(4, in: 1000) {
+        if report.confChanges < maxConfChanges && rng.chance(8, in: 1000) {
             proposeMembershipChange(cluster, &rng, &report)
         }
     }
