@@ -27,7 +27,9 @@ let package = Package(
         .target(
             name: "EtcdServer",
             dependencies: [
-                "Raft", "Storage", "MVCC",
+                // Raft and Storage join when the node replicates and persists
+                // (issues 5 and 6); until then the member is in memory only.
+                "MVCC",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]

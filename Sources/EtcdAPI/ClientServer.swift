@@ -18,10 +18,13 @@ public struct ClientServer: Sendable {
         let config = server.config
         let services: [any RegistrableRPCService] = [
             KVService(server: server),
+            WatchService(server: server),
+            LeaseService(server: server),
             ClusterService(server: server),
             MaintenanceService(server: server),
         ]
         try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { await server.runBackgroundTasks(progressInterval: config.watchProgressNotifyInterval) }
             for url in config.listenClientURLs {
                 let transport = HTTP2ServerTransport.Posix(
                     address: .ipv4(host: url.host == "localhost" ? "127.0.0.1" : url.host, port: url.port),

@@ -8,12 +8,18 @@ public actor EtcdServer {
     public nonisolated let config: ServerConfig
     public nonisolated let memberID: UInt64
     public nonisolated let clusterID: UInt64
-    private let logger: Logger
-    private var store = KVStore()
-    private var members: [Member]
+    let logger: Logger
+    var store = KVStore()
+    var members: [Member]
+    /// Watchers of every gRPC Watch stream, fed after each write.
+    var watchHub: WatchHub
+    /// Wakes the sender of a watch stream when its queue gains responses.
+    var watchSignals: [WatchStreamID: AsyncStream<Void>.Continuation] = [:]
+    /// Chooses IDs for leases granted without one (etcd's request ID scheme).
+    var idGenerator: IDGenerator
     /// Raft term the answers were served in. A lone in-memory member never
     /// holds an election, so it stays at the bootstrap term.
-    private var raftTerm: UInt64 = 1
+    var raftTerm: UInt64 = 1
 
     /// The etcd API version this server speaks and reports in Status.
     public static let apiVersion = "3.4.23"
@@ -25,6 +31,8 @@ public actor EtcdServer {
         self.members = members
         self.memberID = members.first(where: { $0.name == config.name })?.id ?? 0
         self.clusterID = ClusterIdentity.clusterID(memberIDs: members.map(\.id))
+        self.watchHub = WatchHub(currentRevision: 1)
+        self.idGenerator = IDGenerator(memberID: memberID, now: .now)
         logger.info(
             "starting member",
             metadata: [
@@ -51,7 +59,8 @@ public actor EtcdServer {
         try RequestValidation.check(request)
         try checkSize(request.key.count + request.value.count)
         do {
-            let (response, _) = try store.put(request)
+            let (response, events) = try store.put(request)
+            publish(events)
             return (response, header(revision: response.revision))
         } catch {
             throw EtcdError(error)
@@ -61,7 +70,8 @@ public actor EtcdServer {
     public func deleteRange(_ request: DeleteRangeRequest) throws(EtcdError) -> (DeleteRangeResponse, ResponseHeader) {
         try RequestValidation.check(request)
         try checkSize(request.key.count + request.rangeEnd.count)
-        let (response, _) = store.deleteRange(request)
+        let (response, events) = store.deleteRange(request)
+        publish(events)
         return (response, header(revision: response.revision))
     }
 
@@ -70,7 +80,8 @@ public actor EtcdServer {
         try RequestValidation.checkOverlaps(request)
         try checkSize(request.approximateSize)
         do {
-            let (response, _) = try store.txn(request)
+            let (response, events) = try store.txn(request)
+            publish(events)
             return (response, header(revision: response.revision))
         } catch {
             throw EtcdError(error)
@@ -116,7 +127,7 @@ public actor EtcdServer {
 
     // MARK: Helpers
 
-    private func header(revision: Int64) -> ResponseHeader {
+    func header(revision: Int64) -> ResponseHeader {
         ResponseHeader(clusterID: clusterID, memberID: memberID, revision: revision, raftTerm: raftTerm)
     }
 
@@ -127,14 +138,15 @@ public actor EtcdServer {
 }
 
 extension EtcdError {
-    init(_ error: any Error) {
-        switch error as? MVCCError {
+    /// The store's failures as etcd reports them.
+    init(_ error: MVCCError) {
+        switch error {
         case .compacted: self = .compacted
         case .futureRevision: self = .futureRevision
         case .keyNotFound: self = .keyNotFound
         case .leaseNotFound: self = .leaseNotFound
-        default:
-            if let e = error as? EtcdError { self = e } else { self = .stopped }
+        case .leaseExists: self = .leaseExists
+        case .leaseTTLTooLarge: self = .leaseTTLTooLarge
         }
     }
 }

@@ -79,6 +79,9 @@ public struct ServerConfig: Sendable {
     public var quotaBackendBytes: Int64 = 2 * 1024 * 1024 * 1024
     public var heartbeatIntervalMs: Int = 100
     public var electionTimeoutMs: Int = 1000
+    /// How often watchers that asked for progress notifications get one
+    /// (etcd's `--experimental-watch-progress-notify-interval`, 10 minutes).
+    public var watchProgressNotifyInterval: Duration = .seconds(600)
 
     public init() {}
 

@@ -8,6 +8,7 @@ public protocol EventHistory {
     /// Every event on keys in `range` with `from <= revision <= to`, in
     /// revision order (sub-revision order inside one revision), each with its
     /// previous version in `prevKv` when one existed.
-    /// Throws `MVCCError.compacted` if `from <= compactedRevision`.
+    /// Throws `MVCCError.compacted` if `from < compactedRevision` (as etcd,
+    /// the compacted revision itself can still be watched from).
     func events(in range: KeyRange, from: Int64, to: Int64) throws(MVCCError) -> [Event]
 }

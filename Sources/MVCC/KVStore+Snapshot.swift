@@ -73,7 +73,7 @@ extension KVStore {
                     KeyIndex.Entry(
                         revision: revision, createRevision: createRevision, version: version,
                         value: value, lease: lease))
-                if revision.main > compactMainRevision { records.append(.init(revision: revision, key: key)) }
+                if revision.main >= compactMainRevision { records.append(.init(revision: revision, key: key)) }
             }
             index.modify(key) { $0 = ki }
         }

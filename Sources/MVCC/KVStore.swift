@@ -82,7 +82,9 @@ public struct KVStore: EventHistory, Sendable {
         if revision > currentRevision { throw .futureRevision }
         compactMainRevision = revision
         index.compact(atRev: revision)
-        log.removeThrough(main: revision)
+        // Keep the compacted revision's own records: etcd still serves a
+        // watch that starts exactly there.
+        log.removeThrough(main: revision - 1)
     }
 
     // MARK: History replay
@@ -94,7 +96,7 @@ public struct KVStore: EventHistory, Sendable {
     public func events(in range: KeyRange, from: Int64, to: Int64) throws(MVCCError) -> [Event] {
         // Revision 0 never holds a change, so on a never-compacted store a
         // start at or below 0 has lost nothing.
-        if from <= compactedRevision && compactMainRevision > 0 { throw .compacted }
+        if from < compactedRevision && compactMainRevision > 0 { throw .compacted }
         let upper = min(to, currentRevision)
         guard from <= upper else { return [] }
         var events: [Event] = []

@@ -403,10 +403,10 @@ public struct WatchHub: Sendable {
     }
 
     static func isCompacted(_ revision: Int64, in history: some EventHistory) -> Bool {
-        // The EventHistory contract: `events(from:)` throws for
-        // `from <= compactedRevision`. (etcd itself still serves
-        // `from == compactedRevision`.)
-        history.compactedRevision > 0 && revision <= history.compactedRevision
+        // The EventHistory contract (and etcd): `events(from:)` throws only
+        // for `from < compactedRevision`; the compacted revision itself is
+        // still served.
+        history.compactedRevision > 0 && revision < history.compactedRevision
     }
 
     func hasRoom(_ stream: WatchStreamID) -> Bool {

@@ -91,6 +91,14 @@ final class EtcdFlags {
             return nil
         }
         flagSet.add(
+            "experimental-watch-progress-notify-interval",
+            usage: "Duration of periodic watch progress notifications."
+        ) { [unowned self] v in
+            guard let d = GoDuration.parse(v), d > .zero else { return "parse error" }
+            config.watchProgressNotifyInterval = d
+            return nil
+        }
+        flagSet.add(
             "log-level", usage: "Configures log level. Only supports debug, info, warn, error, panic, or fatal. Default 'info'."
         ) { [unowned self] v in
             switch v {

@@ -7,8 +7,17 @@ import Testing
 struct OracleTests {
     @Test("KV: etcdctl sees swift-etcd exactly as etcd 3.4")
     func kvScriptMatchesEtcd() throws {
+        try compare(script: "kv.txt")
+    }
+
+    @Test("Watch and lease: etcdctl sees swift-etcd exactly as etcd 3.4")
+    func watchLeaseScriptMatchesEtcd() throws {
+        try compare(script: "watch-lease.txt")
+    }
+
+    private func compare(script name: String) throws {
         try requireOracle()
-        let script = try OracleScript(named: "kv.txt")
+        let script = try OracleScript(named: name)
         let clientPort = try Ports.free()
         let peerPort = try Ports.free()
 
@@ -21,8 +30,8 @@ struct OracleTests {
         ours.stop()
 
         if let dir = ProcessInfo.processInfo.environment["ORACLE_DUMP"] {
-            try script.transcript(expected).write(toFile: "\(dir)/etcd.txt", atomically: true, encoding: .utf8)
-            try script.transcript(actual).write(toFile: "\(dir)/swift-etcd.txt", atomically: true, encoding: .utf8)
+            try script.transcript(expected).write(toFile: "\(dir)/\(name).etcd", atomically: true, encoding: .utf8)
+            try script.transcript(actual).write(toFile: "\(dir)/\(name).swift-etcd", atomically: true, encoding: .utf8)
         }
         // Guard against a vacuous pass (both servers unreachable alike).
         #expect(expected.filter { $0.exitCode == 0 }.count > script.steps.count / 2)
@@ -48,12 +57,22 @@ func requireOracle() throws {
     }
 }
 
-/// A parsed oracle script (see Oracle/kv.txt for the format).
+/// A parsed oracle script (see Oracle/kv.txt and Oracle/watch-lease.txt for
+/// the format).
 struct OracleScript {
+    enum Kind {
+        case command
+        case background(String)
+        case waitFor(String, text: String)
+        case untilEmpty
+    }
+
     struct Step {
         var line: Int
+        var kind: Kind
         var arguments: [String]
         var stdin: Data?
+        var capture: String?
         var display: String
     }
 
@@ -65,17 +84,39 @@ struct OracleScript {
         for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = raw.trimmingCharacters(in: .whitespaces)
             if line.isEmpty || line.hasPrefix("#") { continue }
-            var command = line
-            var stdin: Data?
-            if let marker = line.range(of: "<<<") {
-                command = String(line[..<marker.lowerBound]).trimmingCharacters(in: .whitespaces)
-                stdin = Self.stdin(for: String(line[marker.upperBound...]).trimmingCharacters(in: .whitespaces))
-            }
-            let arguments = command.split(separator: " ").map { token -> String in
-                token == "\\e" ? "" : token.replacingOccurrences(of: "\\s", with: " ")
-            }
-            steps.append(Step(line: number + 1, arguments: arguments, stdin: stdin, display: line))
+            steps.append(Self.parse(line, number: number + 1))
         }
+    }
+
+    private static func parse(_ line: String, number: Int) -> Step {
+        var command = line
+        var stdin: Data?
+        var capture: String?
+        if let marker = command.range(of: " => ") {
+            capture = String(command[marker.upperBound...]).trimmingCharacters(in: .whitespaces)
+            command = String(command[..<marker.lowerBound])
+        }
+        if let marker = command.range(of: "<<<") {
+            stdin = Self.stdin(for: String(command[marker.upperBound...]).trimmingCharacters(in: .whitespaces))
+            command = String(command[..<marker.lowerBound]).trimmingCharacters(in: .whitespaces)
+        }
+        var kind = Kind.command
+        if command.hasPrefix("&wait ") {
+            let parts = command.split(separator: " ", maxSplits: 2).map(String.init)
+            kind = .waitFor(parts[1], text: parts.count > 2 ? parts[2] : "")
+            command = ""
+        } else if command.hasPrefix("& ") {
+            kind = .background(capture ?? "bg")
+            capture = nil
+            command = String(command.dropFirst(2))
+        } else if command.hasPrefix("?until-empty ") {
+            kind = .untilEmpty
+            command = String(command.dropFirst("?until-empty ".count))
+        }
+        let arguments = command.split(separator: " ").map { token -> String in
+            token == "\\e" ? "" : token.replacingOccurrences(of: "\\s", with: " ")
+        }
+        return Step(line: number, kind: kind, arguments: arguments, stdin: stdin, capture: capture, display: line)
     }
 
     private static func stdin(for spec: String) -> Data {
@@ -98,12 +139,46 @@ struct OracleScript {
     }
 
     func run(against node: EtcdNode) throws -> [CommandResult] {
-        try steps.map { step in
-            var r = try node.ctl(step.arguments, stdin: step.stdin)
+        var variables: [String: String] = [:]
+        var background: [String: BackgroundCommand] = [:]
+        defer { for b in background.values { b.stop() } }
+        var results: [CommandResult] = []
+        for step in steps {
+            let arguments = step.arguments.map { arg in
+                variables.reduce(arg) { $0.replacingOccurrences(of: "$" + $1.key, with: $1.value) }
+            }
+            var r: CommandResult
+            switch step.kind {
+            case .command:
+                r = try node.ctl(arguments, stdin: step.stdin)
+            case .untilEmpty:
+                r = try node.ctl(arguments)
+                let deadline = ContinuousClock.now + .seconds(10)
+                for _ in 0..<200 where !r.stdout.isEmpty && ContinuousClock.now < deadline {
+                    Thread.sleep(forTimeInterval: 0.05)
+                    r = try node.ctl(arguments)
+                }
+            case .background(let name):
+                background[name] = try node.background(arguments)
+                r = CommandResult(exitCode: 0, stdout: "", stderr: "")
+            case .waitFor(let name, let text):
+                guard let b = background.removeValue(forKey: name) else {
+                    throw TestFailure("line \(step.line): no background command \(name)")
+                }
+                r = b.finish(waitingFor: text, timeout: .seconds(10))
+            }
+            if let name = step.capture, let id = Self.firstID(in: r.stdout) { variables[name] = id }
             r.stdout = Normalizer.normalize(r.stdout)
             r.stderr = Normalizer.normalize(r.stderr)
-            return r
+            results.append(r)
         }
+        return results
+    }
+
+    /// The first lease or member ID (16 hex digits) in etcdctl's output.
+    private static func firstID(in text: String) -> String? {
+        guard let range = text.range(of: "[0-9a-f]{16}", options: .regularExpression) else { return nil }
+        return String(text[range])
     }
 }
 
@@ -120,6 +195,11 @@ enum Normalizer {
         (#""MemberID" : [0-9]+"#, #""MemberID" : ID"#),
         (#""RaftTerm" : [0-9]+"#, #""RaftTerm" : TERM"#),
         (#"took = [0-9.]+[a-zµ]*"#, "took = T"),
+        (#"\b[0-9a-f]{16}\b"#, "HEXID"),
+        (#""ID":[0-9]+"#, #""ID":ID"#),
+        (#""lease":[0-9]+"#, #""lease":ID"#),
+        (#"remaining\([0-9]+s\)"#, "remaining(Rs)"),
+        (#""ttl":[0-9]+"#, #""ttl":TTL"#),
     ]
 
     static func normalize(_ text: String) -> String {

@@ -54,7 +54,8 @@ import Testing
         try s.compact(5)
         #expect(s.index[F.b("b")] == nil)  // its generation ended at 5
         #expect(s.index[F.b("a")]?.entries.map(\.revision.main) == [4, 7])
-        #expect(s.log.records.map(\.revision.main) == [6, 7])
+        // The compacted revision's own record stays: it can still be watched.
+        #expect(s.log.records.map(\.revision.main) == [5, 6, 7])
         try s.compact(7)
         #expect(s.index[F.b("a")]?.entries.map(\.revision.main) == [7])
         #expect(s.index.count == 2)
@@ -101,7 +102,9 @@ import Testing
     @Test func eventsBelowTheCompactionAreGone() throws {
         var s = try Self.store()
         try s.compact(5)
-        #expect(throws: MVCCError.compacted) { try s.events(in: KeyRange(key: F.b("a")), from: 5, to: 7) }
+        #expect(throws: MVCCError.compacted) { try s.events(in: KeyRange(key: F.b("a")), from: 4, to: 7) }
+        // etcd still serves a watch from the compacted revision itself.
+        #expect(try s.events(in: KeyRange(key: F.b("a")), from: 5, to: 7).map(\.kv.modRevision) == [7])
         let after = try s.events(in: KeyRange(key: [0], rangeEnd: [0]), from: 6, to: 7)
         #expect(after.map(\.kv.modRevision) == [6, 7])
         // The version kept at the compaction point still serves as prevKv.

@@ -52,7 +52,7 @@ struct WatchFakeHistory: EventHistory {
     mutating func delete(_ key: String) -> [Event] { txn([.delete(key)]) }
 
     func events(in range: KeyRange, from: Int64, to: Int64) throws(MVCCError) -> [Event] {
-        if compactedRevision > 0 && from <= compactedRevision { throw .compacted }
+        if compactedRevision > 0 && from < compactedRevision { throw .compacted }
         guard from <= to, from <= currentRevision else { return [] }
         let lower = max(from, 1)
         let upper = min(to, currentRevision)

@@ -75,3 +75,78 @@ struct TestFailure: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
 }
+
+extension EtcdNode {
+    /// Starts etcdctl in the background (for `watch`), collecting output.
+    func background(_ arguments: [String]) throws -> BackgroundCommand {
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("ETCDCTL_") }
+        environment["ETCDCTL_API"] = "3"
+        return try BackgroundCommand(
+            Paths.etcdctl, ["--endpoints=\(endpoint)", "--dial-timeout=2s"] + arguments, environment: environment)
+    }
+}
+
+/// A command left running while the test goes on; its output accumulates.
+final class BackgroundCommand: @unchecked Sendable {
+    private let process = Process()
+    private let lock = NSLock()
+    private var out = Data()
+    private var err = Data()
+
+    init(_ executable: String, _ arguments: [String], environment: [String: String]) throws {
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.environment = environment
+        let outPipe = Pipe()
+        let errPipe = Pipe()
+        process.standardOutput = outPipe
+        process.standardError = errPipe
+        process.standardInput = FileHandle.nullDevice
+        outPipe.fileHandleForReading.readabilityHandler = { [weak self] h in
+            let d = h.availableData
+            self?.lock.withLock { self?.out.append(d) }
+        }
+        errPipe.fileHandleForReading.readabilityHandler = { [weak self] h in
+            let d = h.availableData
+            self?.lock.withLock { self?.err.append(d) }
+        }
+        try process.run()
+    }
+
+    private var output: (String, String) {
+        lock.withLock { (String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self)) }
+    }
+
+    /// Waits until the output holds `text` (or the command exits, or the
+    /// timeout passes), then stops the command. A command we had to stop
+    /// reports exit code -1; one that ended by itself, its own code.
+    func finish(waitingFor text: String, timeout: Duration) -> CommandResult {
+        let deadline = ContinuousClock.now + timeout
+        for _ in 0..<2000 {
+            let (o, e) = output
+            if o.contains(text) || e.contains(text) || !process.isRunning || ContinuousClock.now > deadline { break }
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        // Give a command that is about to exit on its own (a canceled watch)
+        // a moment to do so, so its exit code is its own.
+        for _ in 0..<50 where process.isRunning {
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        var code: Int32 = -1
+        if process.isRunning {
+            stop()
+        } else {
+            code = process.terminationStatus
+        }
+        Thread.sleep(forTimeInterval: 0.05)
+        let (o, e) = output
+        return CommandResult(exitCode: code, stdout: o, stderr: e)
+    }
+
+    func stop() {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+}

@@ -1,0 +1,92 @@
+import EtcdServer
+import GRPCCore
+import Foundation
+import MVCC
+
+/// `etcdserverpb.Lease`: grant, revoke, keep-alive stream, time-to-live, list.
+struct LeaseService: Etcdserverpb_Lease.SimpleServiceProtocol {
+    let server: EtcdServer
+
+    func leaseGrant(
+        request: Etcdserverpb_LeaseGrantRequest, context: ServerContext
+    ) async throws -> Etcdserverpb_LeaseGrantResponse {
+        let (lease, header) = try await withEtcdErrors { () async throws(EtcdError) in
+            try await server.leaseGrant(id: request.id, ttl: request.ttl)
+        }
+        var response = Etcdserverpb_LeaseGrantResponse()
+        response.header = .init(header)
+        response.id = lease.id
+        response.ttl = lease.ttl
+        return response
+    }
+
+    func leaseRevoke(
+        request: Etcdserverpb_LeaseRevokeRequest, context: ServerContext
+    ) async throws -> Etcdserverpb_LeaseRevokeResponse {
+        let header = try await withEtcdErrors { () async throws(EtcdError) in
+            try await server.leaseRevoke(request.id)
+        }
+        var response = Etcdserverpb_LeaseRevokeResponse()
+        response.header = .init(header)
+        return response
+    }
+
+    /// etcd answers a keep-alive for an unknown lease with TTL 0 rather than
+    /// an error, so the stream stays usable for the client's other leases.
+    func leaseKeepAlive(
+        request: RPCAsyncSequence<Etcdserverpb_LeaseKeepAliveRequest, any Error>,
+        response: RPCWriter<Etcdserverpb_LeaseKeepAliveResponse>,
+        context: ServerContext
+    ) async throws {
+        for try await keepAlive in request {
+            var out = Etcdserverpb_LeaseKeepAliveResponse()
+            out.id = keepAlive.id
+            do {
+                let (ttl, header) = try await server.leaseRenew(keepAlive.id)
+                out.header = .init(header)
+                out.ttl = ttl
+            } catch .leaseNotFound {
+                out.header = .init(await server.status().header)
+                out.ttl = 0
+            } catch {
+                throw RPCError(error)
+            }
+            try await response.write(out)
+        }
+    }
+
+    /// etcd reports an unknown lease as TTL -1, not as an error.
+    func leaseTimeToLive(
+        request: Etcdserverpb_LeaseTimeToLiveRequest, context: ServerContext
+    ) async throws -> Etcdserverpb_LeaseTimeToLiveResponse {
+        var response = Etcdserverpb_LeaseTimeToLiveResponse()
+        response.id = request.id
+        do {
+            let (info, header) = try await server.leaseTimeToLive(request.id, keys: request.keys)
+            response.header = .init(header)
+            response.ttl = info.ttl
+            response.grantedTtl = info.grantedTTL
+            response.keys = info.keys.map { Data($0) }
+        } catch .leaseNotFound {
+            response.header = .init(await server.status().header)
+            response.ttl = -1
+        } catch {
+            throw RPCError(error)
+        }
+        return response
+    }
+
+    func leaseLeases(
+        request: Etcdserverpb_LeaseLeasesRequest, context: ServerContext
+    ) async throws -> Etcdserverpb_LeaseLeasesResponse {
+        let (ids, header) = await server.leaseList()
+        var response = Etcdserverpb_LeaseLeasesResponse()
+        response.header = .init(header)
+        response.leases = ids.map { id in
+            var status = Etcdserverpb_LeaseStatus()
+            status.id = id
+            return status
+        }
+        return response
+    }
+}
