@@ -10,13 +10,15 @@ public final class Cluster {
     public private(set) var nodes: [NodeID: SimNode] = [:]
     public var network: SimNetwork
     public private(set) var checker = SafetyChecker()
+    // Configuration of nodes started from now on (`restartAll` applies changes to all).
     public var electionTick: Int
     public var heartbeatTick: Int
     public var checkQuorum = true
     public var preVote = true
-    private var seedSource: SplitMix64
     public var maxMessageBytes: UInt64 = 1 << 20
     public var maxInflightMsgs = 512
+    /// Source of each started node's election-timeout seed.
+    private var seedSource: SplitMix64
     /// Receives a line per event when set (for replaying a failing seed).
     public var trace: (@Sendable (String) -> Void)?
 

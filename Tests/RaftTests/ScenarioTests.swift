@@ -39,6 +39,7 @@ struct ScenarioTests {
             add-nodes 3
             propose 1 x => noLeader
             propose 2 x => noLeader
+            read-index 3 r => noLeader
             campaign 1
             stabilize
             propose 2 y
