@@ -38,9 +38,25 @@ enum Path {
         directory.hasSuffix("/") ? directory + name : directory + "/" + name
     }
 
-    /// The components of a path, ignoring empty ones ("/a//b/" → ["a", "b"]).
+    /// The components of a path, ignoring empty and "." ones
+    /// ("/a//./b/" → ["a", "b"]).
     static func components(_ path: String) -> [String] {
-        path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        path.split(separator: "/", omittingEmptySubsequences: true).map(String.init).filter { $0 != "." }
+    }
+
+    /// Every directory above `path`, nearest first, ending at "/" for an
+    /// absolute path or "." for a relative one (etcd's default data
+    /// directory, "default.etcd", is relative). These are the directories
+    /// whose fsync makes a newly created `path` durable.
+    static func ancestors(of path: String) -> [String] {
+        let root = path.hasPrefix("/") ? "/" : "."
+        var parts = components(path)
+        var result: [String] = []
+        while !parts.isEmpty {  // one pass per component
+            parts.removeLast()
+            result.append(parts.isEmpty ? root : (root == "/" ? "/" : "") + parts.joined(separator: "/"))
+        }
+        return result
     }
 }
 

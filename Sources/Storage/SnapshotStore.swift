@@ -63,14 +63,10 @@ public struct SnapshotStore {
     /// crash; if it throws, older snapshots are still intact.
     @discardableResult
     public func save(index: UInt64, term: UInt64, payload: [UInt8]) throws(StorageError) -> String {
-        if !fileSystem.exists(directory) {
-            try fileSystem.createDirectory(directory)
-            var ancestors = Path.components(directory)
-            while !ancestors.isEmpty {  // one pass per path component
-                ancestors.removeLast()
-                try fileSystem.syncDirectory("/" + ancestors.joined(separator: "/"))
-            }
-        }
+        // Every save re-syncs the ancestors: cheap next to a snapshot, and a
+        // crash right after an earlier mkdir may have left them unsynced.
+        try fileSystem.createDirectory(directory)
+        for ancestor in Path.ancestors(of: directory) { try fileSystem.syncDirectory(ancestor) }
         let name = SnapshotStore.fileName(index: index, term: term)
         let finalPath = Path.join(directory, name)
         let temporaryPath = finalPath + ".tmp"

@@ -1,9 +1,23 @@
-/// Durable storage for a member: the write-ahead log, Raft snapshots and the
-/// on-disk MVCC backend. Filled in by the durable-storage issue; until then
-/// a member keeps its state in memory only.
+/// Durable storage for a member: the write-ahead log (`WriteAheadLog`),
+/// Raft snapshot files (`SnapshotStore`) and the file-system boundary they
+/// share (`FileSystem`, with `POSIXFileSystem` for real disks and
+/// `SimulatedFileSystem` for crash tests). Design notes: Docs/storage.md.
+///
+/// The module knows nothing of Raft or MVCC: records and snapshots are
+/// opaque bytes the server encodes with Raft's own codec.
 public enum StorageLayout {
     /// Where etcd keeps its write-ahead log inside `--data-dir`.
     public static let walDirectory = "member/wal"
     /// Where etcd keeps Raft snapshots inside `--data-dir`.
     public static let snapDirectory = "member/snap"
+
+    /// `<dataDirectory>/member/wal`.
+    public static func walDirectory(in dataDirectory: String) -> String {
+        Path.join(dataDirectory, walDirectory)
+    }
+
+    /// `<dataDirectory>/member/snap`.
+    public static func snapDirectory(in dataDirectory: String) -> String {
+        Path.join(dataDirectory, snapDirectory)
+    }
 }

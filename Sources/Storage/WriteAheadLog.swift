@@ -78,11 +78,7 @@ public final class WriteAheadLog {
         try removeTemporaryFiles(in: directory, fileSystem: fileSystem)
         // Make the directory itself durable: sync every ancestor, since we
         // do not know which of them mkdir -p just created.
-        var ancestors = Path.components(directory)
-        while !ancestors.isEmpty {  // one pass per path component
-            ancestors.removeLast()
-            try fileSystem.syncDirectory("/" + ancestors.joined(separator: "/"))
-        }
+        for ancestor in Path.ancestors(of: directory) { try fileSystem.syncDirectory(ancestor) }
         let name = SegmentName(sequence: 0, firstIndex: 0)
         let (file, end, crc) = try makeSegment(
             name, previousCRC: 0, metadata: metadata, state: [], directory: directory,

@@ -25,3 +25,27 @@ import Testing
         }
     }
 }
+
+@Suite struct NamingTests {
+    @Test func ancestors() {
+        #expect(Path.ancestors(of: "/data/member/wal") == ["/data/member", "/data", "/"])
+        #expect(Path.ancestors(of: "default.etcd/member/wal") == ["default.etcd/member", "default.etcd", "."])
+        #expect(Path.ancestors(of: "./x/") == ["."])
+        #expect(StorageLayout.walDirectory(in: "default.etcd") == "default.etcd/member/wal")
+    }
+
+    @Test func segmentAndSnapshotNames() {
+        let name = SegmentName(sequence: 0x1f, firstIndex: 0xabc)
+        #expect(name.fileName == "000000000000001f-0000000000000abc.wal")
+        #expect(SegmentName(parsing: name.fileName) == name)
+        #expect(SegmentName(parsing: "000000000000001f-0000000000000abc.wal.tmp") == nil)
+        #expect(SegmentName(parsing: "000000000000001F-0000000000000abc.wal") == nil)
+        #expect(SegmentName(parsing: "1f-abc.wal") == nil)
+        #expect(SnapshotStore.fileName(index: 0x10, term: 2) == "0000000000000002-0000000000000010.snap")
+        let parsed = SnapshotStore.snapshotFiles([
+            "0000000000000002-0000000000000010.snap", "0000000000000003-0000000000000020.snap",
+            "0000000000000003-0000000000000020.snap.broken", "junk.snap",
+        ])
+        #expect(parsed.map(\.marker) == [WALSnapshot(index: 0x20, term: 3), WALSnapshot(index: 0x10, term: 2)])
+    }
+}
