@@ -34,6 +34,8 @@ public struct SafetyChecker: Sendable {
     private var highestCommitted: Entry?
     /// Per node: where its log ended when last seen as leader (Leader Append-Only).
     private var leaderMarks: [NodeID: LeaderMark] = [:]
+    /// Per running node: its commit index when last seen.
+    private var commits: [NodeID: UInt64] = [:]
 
     /// Read context → the highest index applied anywhere when the read was requested.
     private var readFloors: [[UInt8]: UInt64] = [:]
@@ -82,8 +84,13 @@ public struct SafetyChecker: Sendable {
         }
     }
 
-    /// Election Safety, Leader Append-Only and Leader Completeness, checked on a live node.
+    /// Election Safety, Leader Append-Only and Leader Completeness, checked on a live node;
+    /// also that its commit index never moves backwards while it runs.
     public mutating func observe(node: NodeID, raft: RaftNode) {
+        if let previous = commits[node], raft.committedIndex < previous {
+            fail("Commit regression: node \(node) commit went from \(previous) to \(raft.committedIndex)")
+        }
+        commits[node] = raft.committedIndex
         guard raft.role == .leader else {
             leaderMarks[node] = nil
             return
@@ -126,9 +133,11 @@ public struct SafetyChecker: Sendable {
         }
     }
 
-    /// Forgets the leader mark of a crashed node (its next leadership is a new term anyway).
+    /// Forgets what was observed of a crashed node's process (its next leadership is a new
+    /// term anyway, and its commit index restarts from disk).
     public mutating func observeCrash(node: NodeID) {
         leaderMarks[node] = nil
+        commits[node] = nil
     }
 
     /// The entry applied at `index`, if any node applied one.
