@@ -12,4 +12,7 @@ public enum RaftError: Error, Sendable, Hashable {
     /// A local-only message type (such as `hup` or `beat`) was handed to `step` as if it came
     /// from the network.
     case localMessageFromNetwork
+    /// A peer's message was internally inconsistent (e.g. non-consecutive entries, absurd
+    /// indices) and was ignored.
+    case malformedMessage
 }

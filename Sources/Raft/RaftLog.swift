@@ -36,7 +36,7 @@ struct RaftLog: Sendable {
     func termOrZero(at index: UInt64) -> UInt64 { (try? term(at: index)) ?? 0 }
 
     func matchTerm(index: UInt64, term: UInt64) -> Bool {
-        guard let t = try? self.term(at: index) else { return false }
+        guard index <= lastIndex, let t = try? self.term(at: index) else { return false }
         return t == term
     }
 
@@ -53,7 +53,12 @@ struct RaftLog: Sendable {
         let lastNew = index + UInt64(entries.count)
         let conflict = firstConflict(in: entries)
         if conflict != 0 {
-            precondition(conflict > committed, "entry \(conflict) conflicts with committed entry (committed \(committed))")
+            guard conflict > committed else {
+                // Only a broken or malicious leader asks to overwrite committed entries. Refuse
+                // rather than crash in production; in debug builds (tests, the simulator) stop.
+                assertionFailure("entry \(conflict) conflicts with committed entry (committed \(committed))")
+                return nil
+            }
             append(Array(entries[Int(conflict - index - 1)...]))
         }
         self.commit(to: Swift.min(commit, lastNew))

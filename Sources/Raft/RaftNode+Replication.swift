@@ -85,6 +85,7 @@ extension RaftNode {
             if m.logTerm > 0 {
                 nextProbe = log.findConflictByTerm(index: m.rejectHint, term: m.logTerm)
             }
+            nextProbe = Swift.min(nextProbe, log.lastIndex)
             if progress.maybeDecrease(rejected: m.index, matchHint: nextProbe) {
                 if progress.state == .replicate { progress.becomeProbe() }
                 tracker.progress[m.from] = progress

@@ -160,9 +160,11 @@ public struct RaftNode: Sendable {
         try? handle(Message(type: .transferLeader, from: transferee))
     }
 
-    /// Feeds a message received from a peer.
+    /// Feeds a message received from a peer. Errors are informational (a dropped proposal,
+    /// a malformed message); the node's state stays consistent either way.
     public mutating func step(_ message: Message) throws(RaftError) {
         guard !message.type.isLocal else { throw .localMessageFromNetwork }
+        guard message.isWellFormed else { throw .malformedMessage }
         try handle(message)
     }
 
