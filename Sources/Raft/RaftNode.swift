@@ -251,7 +251,7 @@ public struct RaftNode: Sendable {
         if m.from == .none { m.from = id }
         switch m.type {
         case .vote, .preVote, .voteResp, .preVoteResp:
-            precondition(m.term != 0, "\(m.type) must carry a term")
+            assert(m.term != 0, "\(m.type) must carry a term")
         case .prop, .readIndex:
             m.term = 0
         default:

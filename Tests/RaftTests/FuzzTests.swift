@@ -6,12 +6,14 @@ import Testing
 /// well-formed but nonsensical ones are handled without traps.
 @Suite("Robustness against arbitrary input")
 struct FuzzTests {
-    private func randomMessage(_ rng: inout SplitMix64, to: NodeID) -> Message {
+    private func randomMessage(_ rng: inout SplitMix64, to: NodeID, currentTerm: UInt64) -> Message {
         let types = MessageType.allCases
         let type = types[Int(rng.next(below: UInt64(types.count)))]
         func small() -> UInt64 { rng.chance(1, in: 20) ? rng.next() : rng.next(below: 12) }
+        // Mostly plausible terms, so messages get past the term checks and reach the handlers.
+        let term = rng.chance(2, in: 3) ? currentTerm + rng.next(below: 2) : small()
         var m = Message(
-            type: type, to: to, from: 1 + rng.next(below: 4), term: small(), logTerm: small(),
+            type: type, to: to, from: 1 + rng.next(below: 4), term: term, logTerm: small(),
             index: small(), commit: small(), reject: rng.chance(1, in: 2), rejectHint: small(),
             context: rng.chance(1, in: 3) ? [UInt8(rng.next(below: 4))] : [])
         let count = Int(rng.next(below: 4))
@@ -39,7 +41,7 @@ struct FuzzTests {
         }
         for round in 0..<3000 {
             let target = 1 + rng.next(below: 3)
-            let message = randomMessage(&rng, to: target)
+            let message = randomMessage(&rng, to: target, currentTerm: cluster.raft(target)?.term ?? 1)
             cluster.mutate(target) { raft in _ = try? raft.step(message) }
             cluster.process(target)
             if round % 50 == 0 { cluster.tickAll() }
