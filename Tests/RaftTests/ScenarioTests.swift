@@ -222,6 +222,24 @@ struct ScenarioTests {
             """)
     }
 
+    @Test func unfinishedLeaderTransferIsAbandonedAfterAnElectionTimeout() {
+        runScript("""
+            add-nodes 3
+            campaign 1
+            stabilize
+            isolate 3
+            propose 1 a
+            stabilize
+            transfer-leader 1 3        # 3 cannot catch up while isolated
+            propose 1 b => proposalDropped
+            tick-all 12                # an election timeout later the leader gives up
+            expect leader 1
+            propose 1 c
+            stabilize
+            expect applied 2 a c
+            """)
+    }
+
     @Test func followerCatchesUpBySnapshotAfterTheLeaderCompacted() {
         let runner = runScript("""
             add-nodes 3
@@ -260,6 +278,9 @@ struct ScenarioTests {
             propose 1 x
             stabilize
             expect applied 4 x
+            transfer-leader 1 4        # a learner cannot take over
+            stabilize
+            expect leader 1
             add-voter 1 4
             stabilize
             expect voters 1 1 2 3 4
