@@ -78,8 +78,10 @@ public struct RaftNode: Sendable {
 
     // MARK: Observation
 
+    /// The current leader and role (volatile; reported in `Ready.softState` when it changes).
     public var softState: SoftState { SoftState(lead: lead, role: role) }
 
+    /// The current term, vote and commit (reported in `Ready.hardState` when it changes).
     public var hardState: HardState { HardState(term: term, vote: vote, commit: log.committed) }
 
     public var committedIndex: UInt64 { log.committed }
@@ -99,8 +101,10 @@ public struct RaftNode: Sendable {
         (try? log.entries(from: index, maxBytes: .max)) ?? []
     }
 
+    /// The membership this node currently uses (as applied via `applyConfChange`).
     public var confState: ConfState { tracker.confState }
 
+    /// Everything a monitor wants to know; the leader also reports per-peer progress.
     public var status: RaftStatus {
         var progress: [NodeID: PeerProgress] = [:]
         if role == .leader {
