@@ -7,15 +7,15 @@
 ///   random prefix of the unsynced writes, truncations and preallocations,
 ///   in the order they were issued. The first write not kept whole may be
 ///   torn: a random prefix of its bytes survives, optionally followed by
-///   random garbage up to its length.
+///   random garbage up to its length. Policy `.randomSectors` instead keeps
+///   any subset of the unsynced 512-byte sectors (out-of-order writeback).
 /// - Directory entries: the last synced entries of each directory, plus
 ///   (policy `.random`) a random prefix of the unsynced creates, renames and
 ///   removes of that directory. A rename is one atomic step. A directory
 ///   whose own entry is lost takes its whole subtree with it.
 ///
-/// The simulation does not reorder unsynced writes within a file, fail
-/// individual sectors, or return I/O errors; `flipBit` models media
-/// corruption of already-durable data.
+/// The simulation does not return I/O errors or lose synced data on its
+/// own; `flipBit` models media corruption of already-durable data.
 ///
 /// Crash points: `armCrash(afterOperations:)` lets that many more mutating
 /// calls (write, sync, truncate, preallocate, open-with-create, rename,
@@ -36,6 +36,12 @@ public final class SimulatedFileSystem: FileSystem {
         case keepUnsynced
         /// Keep a seeded random prefix of the unsynced work, possibly torn.
         case random
+        /// Keep each 512-byte sector dirtied since the last sync with its
+        /// latest contents, or lose it (it keeps its synced contents), by a
+        /// seeded coin per sector: the page cache writing back dirty pages
+        /// in any order. Sectors are atomic: no garbage. Size changes are
+        /// kept, in order.
+        case randomSectors
     }
 
     enum Entry: Equatable {
@@ -351,6 +357,31 @@ public final class SimulatedFileSystem: FileSystem {
         switch policy {
         case .keepUnsynced: return inode.current
         case .loseUnsynced: return inode.durable
+        case .randomSectors:
+            // Each sector dirtied since the last sync reaches the disk with
+            // its latest contents, or not at all.
+            let sectorSize = 512
+            var dirty = Set<Int>()
+            for case let .write(offset, bytes) in inode.pending where !bytes.isEmpty {
+                for sector in (offset / sectorSize)...((offset + bytes.count - 1) / sectorSize) { dirty.insert(sector) }
+            }
+            let kept = Set(dirty.sorted().filter { _ in Bool.random(using: &random) })
+            var data = inode.durable
+            for change in inode.pending {
+                guard case let .write(offset, bytes) = change else {
+                    change.apply(to: &data)
+                    continue
+                }
+                var start = 0
+                while start < bytes.count {  // one pass per sector touched
+                    let end = min(bytes.count, start + sectorSize - (offset + start) % sectorSize)
+                    if kept.contains((offset + start) / sectorSize) {
+                        FileChange.write(offset: offset + start, bytes: Array(bytes[start..<end])).apply(to: &data)
+                    }
+                    start = end
+                }
+            }
+            return data
         case .random:
             var data = inode.durable
             let kept = Int.random(in: 0...inode.pending.count, using: &random)
@@ -374,7 +405,7 @@ public final class SimulatedFileSystem: FileSystem {
         switch policy {
         case .keepUnsynced: return directory.entries
         case .loseUnsynced: return directory.durable
-        case .random:
+        case .random, .randomSectors:
             var entries = directory.durable
             let kept = Int.random(in: 0...directory.pending.count, using: &random)
             for change in directory.pending[0..<kept] { change.apply(to: &entries) }

@@ -6,19 +6,24 @@
 ///          3    1 pad length (0...7): zero bytes after the payload
 ///          4    4 payload length
 ///          8    8 index (0 for state and WAL records)
-///         16    4 record CRC32C: chained, over bytes 0..<16 and the payload,
+///         16    8 sync epoch: how many data syncs of this log had completed
+///                 when the record was appended
+///         24    4 record CRC32C: chained, over bytes 0..<24 and the payload,
 ///                 continuing from the previous record's record CRC
-///         20    4 header CRC32C over bytes 0..<20 (not chained)
-///         24    n payload, then pad zero bytes to a multiple of 8
+///         28    4 header CRC32C over bytes 0..<28 (not chained)
+///         32    n payload, then pad zero bytes to a multiple of 8
 ///
 /// Why each piece: frames are 8-aligned and a valid header is never all
 /// zero, so zero-filled preallocated space is told apart from data. The
 /// header CRC lets the reader trust a length before using it, and lets it
 /// scan past a damaged record for later valid ones (which is how real
-/// corruption is told apart from a torn tail). The chained record CRC makes
-/// a record copied from another position, segment or log fail to verify.
+/// corruption is told apart from a torn tail). The sync epoch tells which
+/// records were written after the last completed sync, so a crash that
+/// persisted unsynced pages out of order is told apart from damage to
+/// synced data. The chained record CRC makes a record copied from another
+/// position, segment or log fail to verify.
 enum WALFrame {
-    static let headerSize = 24
+    static let headerSize = 32
     static let magic: UInt16 = 0x5753
     static let alignment = 8
 
@@ -31,6 +36,7 @@ enum WALFrame {
         var padLength: Int
         var payloadLength: Int
         var index: UInt64
+        var epoch: UInt64
         var recordCRC: UInt32
 
         var frameSize: Int { WALFrame.headerSize + payloadLength + padLength }
@@ -38,7 +44,9 @@ enum WALFrame {
 
     /// Encodes one frame, chaining from `previousCRC`. Returns the bytes
     /// and the new running CRC.
-    static func encode(type: UInt8, index: UInt64, payload: [UInt8], previousCRC: UInt32) -> (bytes: [UInt8], crc: UInt32) {
+    static func encode(
+        type: UInt8, index: UInt64, epoch: UInt64, payload: [UInt8], previousCRC: UInt32
+    ) -> (bytes: [UInt8], crc: UInt32) {
         var bytes: [UInt8] = []
         let pad = (alignment - payload.count % alignment) % alignment
         bytes.reserveCapacity(headerSize + payload.count + pad)
@@ -47,6 +55,7 @@ enum WALFrame {
         bytes.append(UInt8(pad))
         LittleEndian.append(UInt32(payload.count), to: &bytes)
         LittleEndian.append(index, to: &bytes)
+        LittleEndian.append(epoch, to: &bytes)
         var crc = CRC32C.update(previousCRC, bytes)
         crc = CRC32C.update(crc, payload)
         LittleEndian.append(crc, to: &bytes)
@@ -72,17 +81,18 @@ enum WALFrame {
         }
         if isZero(bytes, offset..<(offset + headerSize)) { return .end }
         guard LittleEndian.readUInt16(bytes, at: offset) == magic else { return .damaged("bad record magic") }
-        let storedHeaderCRC = LittleEndian.readUInt32(bytes, at: offset + 20)
-        guard storedHeaderCRC == CRC32C.update(0, bytes, range: offset..<(offset + 20)) else {
+        let storedHeaderCRC = LittleEndian.readUInt32(bytes, at: offset + 28)
+        guard storedHeaderCRC == CRC32C.update(0, bytes, range: offset..<(offset + 28)) else {
             return .damaged("record header checksum mismatch")
         }
         guard let length = LittleEndian.readUInt32(bytes, at: offset + 4),
             let index = LittleEndian.readUInt64(bytes, at: offset + 8),
-            let recordCRC = LittleEndian.readUInt32(bytes, at: offset + 16)
+            let epoch = LittleEndian.readUInt64(bytes, at: offset + 16),
+            let recordCRC = LittleEndian.readUInt32(bytes, at: offset + 24)
         else { return .damaged("truncated record header") }
         let header = Header(
             type: bytes[offset + 2], padLength: Int(bytes[offset + 3]), payloadLength: Int(length),
-            index: index, recordCRC: recordCRC)
+            index: index, epoch: epoch, recordCRC: recordCRC)
         guard header.padLength < alignment, header.frameSize % alignment == 0 else {
             return .damaged("bad padding length \(header.padLength)")
         }
@@ -96,7 +106,7 @@ enum WALFrame {
     /// Verifies the payload of a frame whose header passed `checkHeader`,
     /// given the running CRC before it. Returns a reason on failure.
     static func verifyPayload(_ bytes: [UInt8], at offset: Int, header: Header, previousCRC: UInt32) -> String? {
-        var crc = CRC32C.update(previousCRC, bytes, range: offset..<(offset + 16))
+        var crc = CRC32C.update(previousCRC, bytes, range: offset..<(offset + 24))
         let payloadStart = offset + headerSize
         crc = CRC32C.update(crc, bytes, range: payloadStart..<(payloadStart + header.payloadLength))
         guard crc == header.recordCRC else { return "record checksum mismatch" }
@@ -105,24 +115,38 @@ enum WALFrame {
         return nil
     }
 
-    /// The offset of the first 8-aligned position at or after `start` that
-    /// holds a header with valid magic and header CRC, if any. Used to tell a
-    /// torn tail (nothing valid follows) from corruption (data follows).
-    /// Runs over whole preallocated segments, so it reads 8-byte words.
-    static func nextValidHeader(_ bytes: [UInt8], from start: Int, maxPayloadSize: Int) -> Int? {
-        bytes.withUnsafeBytes { raw -> Int? in
+    /// The first 8-aligned position at or after `start` holding a header
+    /// with valid magic and header CRC, if any, with that header. Used to
+    /// tell a torn tail (nothing valid follows) from corruption (data
+    /// follows). Runs over whole preallocated segments, so it reads words.
+    static func nextValidHeader(_ bytes: [UInt8], from start: Int, maxPayloadSize: Int) -> (offset: Int, header: Header)? {
+        let found = bytes.withUnsafeBytes { raw -> Int? in
             var offset = start
             while offset + headerSize <= raw.count {  // advances by 8 each pass
                 let word = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
                 if word != 0, UInt16(truncatingIfNeeded: word) == magic {
-                    let stored = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 20, as: UInt32.self))
-                    if stored == CRC32C.update(0, UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + 20)])) {
+                    let stored = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 28, as: UInt32.self))
+                    if stored == CRC32C.update(0, UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + 28)])) {
                         return offset
                     }
                 }
                 offset += alignment
             }
             return nil
+        }
+        guard let found else { return nil }
+        switch checkHeader(bytes, at: found, maxPayloadSize: maxPayloadSize) {
+        case let .header(header): return (found, header)
+        case .end, .damaged:
+            // Valid header whose frame does not fit (its tail was lost):
+            // still evidence of a record; decode the fields regardless.
+            let fields = Header(
+                type: bytes[found + 2], padLength: Int(bytes[found + 3]),
+                payloadLength: Int(LittleEndian.readUInt32(bytes, at: found + 4) ?? 0),
+                index: LittleEndian.readUInt64(bytes, at: found + 8) ?? 0,
+                epoch: LittleEndian.readUInt64(bytes, at: found + 16) ?? 0,
+                recordCRC: LittleEndian.readUInt32(bytes, at: found + 24) ?? 0)
+            return (found, fields)
         }
     }
 

@@ -8,10 +8,16 @@
 ///   a segment header whose sequence and first index match its name, whose
 ///   previous-CRC matches the end of the previous segment, and whose
 ///   metadata matches the others.
-/// - In the last segment, a record that fails verification and is followed
-///   by no valid record header anywhere later in the file is a torn tail:
-///   everything from it on is discarded (it was never acknowledged, because
-///   sync had not returned).
+/// - In the last segment, a record that fails verification is a torn tail
+///   when nothing valid follows it. It is also torn when the disk evidently
+///   persisted unsynced pages out of order: every valid record header after
+///   it belongs to one sync epoch, the epoch of the last good record or the
+///   next one (so all were appended after the last completed sync), and in
+///   some 512-byte sector before the next valid header everything from the
+///   damaged spot to the sector's end is zero (a sector write that never
+///   reached the preallocated space; bit rot does not zero sectors).
+///   Everything from the damaged record on is discarded: none of it was
+///   acknowledged.
 /// - Anything else that fails verification is corruption: the read fails
 ///   with the file and byte offset, dropping nothing.
 struct WALReader {
@@ -30,8 +36,12 @@ struct WALReader {
     struct Result {
         var contents: WALContents
         var segments: [Segment]
+        /// Highest sync epoch among valid records.
+        var maxEpoch: UInt64 = 0
         /// Running CRC after the last valid record.
         var crc: UInt32
+        /// Sync epoch of the last valid record (segment headers included).
+        var epoch: UInt64 = 0
         /// Index of the last indexed record (or a later snapshot marker).
         var lastIndex: UInt64
         /// Newest state record (index 0) of each type, in type order.
@@ -88,18 +98,26 @@ struct WALReader {
         while offset < bytes.count {
             var failure: String
             var resumeScanAt = offset + WALFrame.alignment
+            var damagedEpoch: UInt64?
             switch WALFrame.checkHeader(bytes, at: offset, maxPayloadSize: options.maxPayloadSize) {
             case .end:
-                if let later = WALFrame.nextValidHeader(bytes, from: offset, maxPayloadSize: options.maxPayloadSize) {
+                guard let later = laterRecords(bytes, from: offset) else { return offset }
+                failure = "zeroed bytes"
+                if !isLast || !laterRecordsAreUnsynced(
+                    bytes, damagedAt: offset, later, damagedEpoch: nil, previousEpoch: result.epoch)
+                {
                     throw .corruptWAL(
                         file: path, offset: offset,
-                        reason: "zeroed bytes followed by a record header at offset \(later)")
+                        reason: "zeroed bytes followed by a record header at offset \(later.first)")
                 }
+                result.contents.tornTail = WALTornTail(
+                    file: name.fileName, offset: offset, reason: failure, discardedLaterRecords: true)
                 return offset
             case let .damaged(reason):
                 failure = reason
             case let .header(frame):
                 resumeScanAt = offset + frame.frameSize
+                damagedEpoch = frame.epoch
                 if let reason = WALFrame.verifyPayload(bytes, at: offset, header: frame, previousCRC: result.crc) {
                     failure = reason
                 } else {
@@ -108,21 +126,71 @@ struct WALReader {
                     try accept(frame, payload, path: path, offset: offset, snapshot: snapshot,
                                foundSnapshot: &foundSnapshot, into: &result)
                     result.crc = frame.recordCRC
+                    result.epoch = frame.epoch
+                    result.maxEpoch = max(result.maxEpoch, frame.epoch)
                     offset += frame.frameSize
                     continue
                 }
             }
-            // A damaged record. Torn only if it is in the last segment and
-            // nothing that looks like a record follows it.
-            let later = WALFrame.nextValidHeader(bytes, from: resumeScanAt, maxPayloadSize: options.maxPayloadSize)
-            guard isLast, later == nil else {
-                let detail = later.map { "; a valid record header follows at offset \($0)" } ?? ""
+            // A damaged record: torn only in the last segment, and only if
+            // whatever follows was never synced either.
+            let later = laterRecords(bytes, from: resumeScanAt)
+            let unsynced = later.map {
+                laterRecordsAreUnsynced(
+                    bytes, damagedAt: offset, $0, damagedEpoch: damagedEpoch, previousEpoch: result.epoch)
+            } ?? true
+            guard isLast, unsynced else {
+                let detail = later.map { "; a valid record header follows at offset \($0.first)" } ?? ""
                 throw .corruptWAL(file: path, offset: offset, reason: failure + detail)
             }
-            result.contents.tornTail = WALTornTail(file: name.fileName, offset: offset, reason: failure)
+            result.contents.tornTail = WALTornTail(
+                file: name.fileName, offset: offset, reason: failure, discardedLaterRecords: later != nil)
             return offset
         }
         return offset
+    }
+
+    /// Valid record headers after a damaged spot: where the first is, and
+    /// the sync epochs they carry. Nil when there are none.
+    private func laterRecords(_ bytes: [UInt8], from start: Int) -> (first: Int, epochs: Set<UInt64>)? {
+        var first: Int?
+        var epochs = Set<UInt64>()
+        var position = start
+        // Each pass moves past one header found (at least 8 bytes).
+        while let (at, header) = WALFrame.nextValidHeader(bytes, from: position, maxPayloadSize: options.maxPayloadSize) {
+            first = first ?? at
+            epochs.insert(header.epoch)
+            // Skip the frame so headers embedded in a payload are not read.
+            let end = at + header.frameSize
+            position = end <= bytes.count ? end : at + WALFrame.alignment
+        }
+        return first.map { ($0, epochs) }
+    }
+
+    /// Whether damage at `damagedAt` followed by `later` records is what a
+    /// crash leaves when unsynced pages reach the disk out of order: the
+    /// later records are all of one epoch, the one in progress at the last
+    /// good record or the next (matching the damaged record's own epoch when
+    /// its header survived), and some 512-byte sector of the damaged span is
+    /// still zero from the damaged spot (or its start) to its end. Records of an older epoch were synced, so
+    /// damage before them is corruption; so is damage with no lost sector.
+    private func laterRecordsAreUnsynced(
+        _ bytes: [UInt8], damagedAt: Int, _ later: (first: Int, epochs: Set<UInt64>),
+        damagedEpoch: UInt64?, previousEpoch: UInt64
+    ) -> Bool {
+        guard later.epochs.count == 1, let epoch = later.epochs.first else { return false }
+        guard epoch == previousEpoch || epoch == previousEpoch &+ 1 else { return false }
+        guard damagedEpoch == nil || damagedEpoch == epoch else { return false }
+        // A lost sector reads as its old contents: zeros from the damaged
+        // spot (or the sector start) to the sector end. The sector holding
+        // the next valid header was written, so only earlier ones count.
+        let sectorSize = 512
+        var sector = damagedAt / sectorSize * sectorSize
+        while sector + sectorSize <= later.first {  // one pass per sector of the damaged span
+            if WALFrame.isZero(bytes, max(damagedAt, sector)..<(sector + sectorSize)) { return true }
+            sector += sectorSize
+        }
+        return false
     }
 
     private func readSegmentHeader(
@@ -156,6 +224,8 @@ struct WALReader {
             throw .corruptWAL(file: path, offset: 0, reason: "segment header: \(reason)")
         }
         result.crc = frame.recordCRC
+        result.epoch = frame.epoch
+        result.maxEpoch = max(result.maxEpoch, frame.epoch)
         return frame.frameSize
     }
 

@@ -60,6 +60,9 @@ public struct WALTornTail: Sendable, Hashable {
     public var offset: Int
     /// Why the bytes there were not a valid record.
     public var reason: String
+    /// True when intact records of the unsynced epoch followed the damage
+    /// (unsynced pages written back out of order) and were discarded too.
+    public var discardedLaterRecords: Bool
 }
 
 /// What reading a log returns.

@@ -35,13 +35,17 @@ public final class WriteAheadLog {
     /// marker); the next segment is named after `lastIndex + 1`.
     private var lastIndex: UInt64
     private var latestState: [UInt8: WALRecord]
+    /// Stamped on every record: completed data syncs so far (continuing
+    /// past the highest epoch read on open). Lets recovery tell unsynced
+    /// records, which a crash may persist out of order, from synced ones.
+    private var epoch: UInt64
     private var hasUnsyncedWrites = false
     private var failure: StorageError?
 
     private init(
         fileSystem: any FileSystem, directory: String, options: WALOptions, metadata: [UInt8],
         segments: [SegmentName], active: any DurableFile, offset: Int, crc: UInt32,
-        lastIndex: UInt64, latestState: [UInt8: WALRecord]
+        lastIndex: UInt64, latestState: [UInt8: WALRecord], epoch: UInt64
     ) {
         self.fileSystem = fileSystem
         self.directory = directory
@@ -53,6 +57,7 @@ public final class WriteAheadLog {
         self.crc = crc
         self.lastIndex = lastIndex
         self.latestState = latestState
+        self.epoch = epoch
     }
 
     deinit { active.close() }
@@ -81,11 +86,11 @@ public final class WriteAheadLog {
         for ancestor in Path.ancestors(of: directory) { try fileSystem.syncDirectory(ancestor) }
         let name = SegmentName(sequence: 0, firstIndex: 0)
         let (file, end, crc) = try makeSegment(
-            name, previousCRC: 0, metadata: metadata, state: [], directory: directory,
+            name, previousCRC: 0, epoch: 0, metadata: metadata, state: [], directory: directory,
             fileSystem: fileSystem, options: options)
         return WriteAheadLog(
             fileSystem: fileSystem, directory: directory, options: options, metadata: metadata,
-            segments: [name], active: file, offset: end, crc: crc, lastIndex: 0, latestState: [:])
+            segments: [name], active: file, offset: end, crc: crc, lastIndex: 0, latestState: [:], epoch: 0)
     }
 
     /// Opens an existing log for appending, returning it with everything it
@@ -114,7 +119,7 @@ public final class WriteAheadLog {
         let log = WriteAheadLog(
             fileSystem: fileSystem, directory: directory, options: options, metadata: scan.contents.metadata,
             segments: scan.segments.map(\.name), active: file, offset: last.end, crc: scan.crc,
-            lastIndex: scan.lastIndex, latestState: scan.latestState)
+            lastIndex: scan.lastIndex, latestState: scan.latestState, epoch: scan.maxEpoch &+ 1)
         return (log, scan.contents)
     }
 
@@ -146,7 +151,8 @@ public final class WriteAheadLog {
         var bytes: [UInt8] = []
         var running = crc
         for record in records {
-            let frame = WALFrame.encode(type: record.type, index: record.index, payload: record.payload, previousCRC: running)
+            let frame = WALFrame.encode(
+                type: record.type, index: record.index, epoch: epoch, payload: record.payload, previousCRC: running)
             bytes += frame.bytes
             running = frame.crc
         }
@@ -162,7 +168,7 @@ public final class WriteAheadLog {
     public func appendSnapshotMarker(_ snapshot: WALSnapshot) throws(StorageError) {
         try checkUsable()
         let frame = WALFrame.encode(
-            type: WALFrame.snapshotType, index: 0, payload: snapshot.encoded(), previousCRC: crc)
+            type: WALFrame.snapshotType, index: 0, epoch: epoch, payload: snapshot.encoded(), previousCRC: crc)
         try write(frame.bytes, crc: frame.crc)
         // As etcd: later segments are named past the snapshot, so releasing
         // up to it can never remove the segment holding its marker.
@@ -177,6 +183,7 @@ public final class WriteAheadLog {
             if hasUnsyncedWrites {
                 try active.sync()
                 hasUnsyncedWrites = false
+                epoch &+= 1
             }
             if offset >= options.segmentSize { try cut() }
         } catch {
@@ -250,7 +257,7 @@ public final class WriteAheadLog {
         let name = SegmentName(sequence: current.sequence + 1, firstIndex: lastIndex + 1)
         let state = latestState.keys.sorted().compactMap { latestState[$0] }
         let (file, end, newCRC) = try WriteAheadLog.makeSegment(
-            name, previousCRC: crc, metadata: metadata, state: state, directory: directory,
+            name, previousCRC: crc, epoch: epoch, metadata: metadata, state: state, directory: directory,
             fileSystem: fileSystem, options: options)
         active.close()
         active = file
@@ -262,16 +269,18 @@ public final class WriteAheadLog {
     /// Writes a complete segment (header, carried state records, zeroed
     /// preallocation) under a temporary name, then publishes it.
     private static func makeSegment(
-        _ name: SegmentName, previousCRC: UInt32, metadata: [UInt8], state: [WALRecord],
+        _ name: SegmentName, previousCRC: UInt32, epoch: UInt64, metadata: [UInt8], state: [WALRecord],
         directory: String, fileSystem: any FileSystem, options: WALOptions
     ) throws(StorageError) -> (file: any DurableFile, end: Int, crc: UInt32) {
         let header = SegmentHeader(
             sequence: name.sequence, firstIndex: name.firstIndex, previousCRC: previousCRC, metadata: metadata)
         var frame = WALFrame.encode(
-            type: WALFrame.segmentHeaderType, index: 0, payload: header.encoded(), previousCRC: previousCRC)
+            type: WALFrame.segmentHeaderType, index: 0, epoch: epoch, payload: header.encoded(),
+            previousCRC: previousCRC)
         var bytes = frame.bytes
         for record in state {
-            frame = WALFrame.encode(type: record.type, index: 0, payload: record.payload, previousCRC: frame.crc)
+            frame = WALFrame.encode(
+                type: record.type, index: 0, epoch: epoch, payload: record.payload, previousCRC: frame.crc)
             bytes += frame.bytes
         }
         let finalPath = Path.join(directory, name.fileName)

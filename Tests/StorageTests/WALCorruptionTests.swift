@@ -23,11 +23,11 @@ import Testing
         try wal.append(records)
         try wal.sync()
         let headerPayload = SegmentHeader(sequence: 0, firstIndex: 0, previousCRC: 0, metadata: [7]).encoded()
-        var offset = WALFrame.encode(type: WALFrame.segmentHeaderType, index: 0, payload: headerPayload, previousCRC: 0).bytes.count
+        var offset = WALFrame.encode(type: WALFrame.segmentHeaderType, index: 0, epoch: 0, payload: headerPayload, previousCRC: 0).bytes.count
         var offsets: [Int] = []
         for record in records {
             offsets.append(offset)
-            offset += WALFrame.encode(type: record.type, index: record.index, payload: record.payload, previousCRC: 0).bytes.count
+            offset += WALFrame.encode(type: record.type, index: record.index, epoch: 0, payload: record.payload, previousCRC: 0).bytes.count
         }
         return (records, offsets, offset)
     }
@@ -133,6 +133,43 @@ import Testing
         let (_, offsets, _) = try Self.makeLog(fs)
         try Self.overwrite(fs, Self.firstSegment, [UInt8](repeating: 0, count: 48), at: offsets[4])
         Self.expectCorrupt(fs, file: Self.firstSegment, offset: offsets[4], "zeroed hole")
+    }
+
+    /// Zeroes a sector inside one of several synced batches: records of a
+    /// later epoch follow, so the damage hit synced data.
+    @Test func zeroedSectorBeforeLaterSyncedBatchesRefusesToOpen() throws {
+        let fs = SimulatedFileSystem(seed: 0)
+        let wal = try WriteAheadLog.create(
+            directory: walDirectory, metadata: [7], fileSystem: fs, options: Self.options)
+        for batch in 0..<4 {
+            try wal.append((0..<4).map { WALRecord(type: 2, index: UInt64(batch * 4 + $0 + 1), payload: [UInt8](repeating: 0xAA, count: 120)) })
+            try wal.sync()
+        }
+        // Batch 1 spans bytes ~690...1300; the sector at 1024 lies inside it.
+        try Self.overwrite(fs, Self.firstSegment, [UInt8](repeating: 0, count: 512), at: 1024)
+        do {
+            _ = try WriteAheadLog.open(directory: walDirectory, fileSystem: fs, options: Self.options)
+            Issue.record("opened a log whose synced data lost a sector")
+        } catch {
+            guard case let .corruptWAL(file, offset, _) = error else { Issue.record("\(error)"); return }
+            #expect(file == Self.firstSegment && offset < 1024)
+        }
+    }
+
+    /// The documented limit of the out-of-order rule: a sector zeroed inside
+    /// the last synced batch looks like that batch's writeback never
+    /// finished, so the batch's tail from the damage on is cut off.
+    @Test func zeroedSectorInTheLastBatchLooksLikeOutOfOrderWriteback() throws {
+        let fs = SimulatedFileSystem(seed: 0)
+        let wal = try WriteAheadLog.create(
+            directory: walDirectory, metadata: [7], fileSystem: fs, options: Self.options)
+        let records = (1...16).map { WALRecord(type: 2, index: UInt64($0), payload: [UInt8](repeating: 0xAA, count: 120)) }
+        try wal.append(records)
+        try wal.sync()
+        try Self.overwrite(fs, Self.firstSegment, [UInt8](repeating: 0, count: 512), at: 1024)
+        let contents = try WriteAheadLog.read(directory: walDirectory, fileSystem: fs, options: Self.options)
+        #expect(contents.tornTail?.discardedLaterRecords == true)
+        #expect(isPrefix(contents.records, of: records) && contents.records.count < records.count)
     }
 
     @Test func recordCopiedFromAnotherPositionIsDetected() throws {

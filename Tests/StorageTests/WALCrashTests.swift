@@ -39,6 +39,7 @@ import Testing
     /// the log still accepts appends that survive another power loss.
     struct Outcome {
         var tornTails = 0
+        var outOfOrderTails = 0
         var unacknowledgedSurvivors = 0
         var missingLogs = 0
     }
@@ -56,7 +57,10 @@ import Testing
         #expect(contents.metadata == [7], "\(context)")
         #expect(recovered.count >= progress.acknowledged, "lost acknowledged records (\(context))")
         #expect(isPrefix(recovered, of: progress.attempted), "garbage or reordered records (\(context))")
-        if contents.tornTail != nil { outcome.tornTails += 1 }
+        if let tail = contents.tornTail {
+            outcome.tornTails += 1
+            if tail.discardedLaterRecords { outcome.outOfOrderTails += 1 }
+        }
         if recovered.count > progress.acknowledged { outcome.unacknowledgedSurvivors += 1 }
 
         let extra = WALRecord(type: 9, index: 0, payload: Array("after-\(context)".utf8))
@@ -112,6 +116,39 @@ import Testing
         #expect(outcome.tornTails > 20 && outcome.unacknowledgedSurvivors > 20)
     }
 
+    @Test func everyCrashPointWithOutOfOrderWriteback() throws {
+        let outcome = try Self.everyCrashPoint(policy: .randomSectors, seeds: 0..<8)
+        #expect(outcome.tornTails > 20 && outcome.unacknowledgedSurvivors > 20)
+        #expect(outcome.outOfOrderTails > 5, "\(outcome)")
+    }
+
+    /// Large unsynced batches spanning many sectors, written back in any
+    /// order: the acknowledged prefix survives, nothing else is invented.
+    @Test func largeUnsyncedBatchesWrittenBackOutOfOrder() throws {
+        let options = WALOptions(segmentSize: 64 * 1024, maxPayloadSize: 4096)
+        var laterDiscarded = 0
+        for seed in 0..<150 as Range<UInt64> {
+            let fs = SimulatedFileSystem(seed: seed)
+            var factory = RecordFactory(seed: seed)
+            let wal = try WriteAheadLog.create(directory: walDirectory, metadata: [], fileSystem: fs, options: options)
+            var acknowledged: [WALRecord] = []
+            for _ in 0..<3 {
+                let batch = (0..<20).map { _ in factory.next(maxPayload: 300) }
+                try wal.append(batch)
+                try wal.sync()
+                acknowledged += batch
+            }
+            let unsynced = (0..<20).map { _ in factory.next(maxPayload: 300) }
+            for record in unsynced { try wal.append([record]) }
+            fs.crash(.randomSectors)
+            let (_, contents) = try WriteAheadLog.open(directory: walDirectory, fileSystem: fs, options: options)
+            #expect(isPrefix(acknowledged, of: contents.records), "seed \(seed)")
+            #expect(isPrefix(contents.records, of: acknowledged + unsynced), "seed \(seed)")
+            if contents.tornTail?.discardedLaterRecords == true { laterDiscarded += 1 }
+        }
+        #expect(laterDiscarded > 50)
+    }
+
     /// Repeated crashes at random points across several lifetimes of a log.
     @Test func repeatedRandomCrashes() throws {
         for seed in 0..<40 as Range<UInt64> {
@@ -120,6 +157,7 @@ import Testing
             var factory = RecordFactory(seed: seed)
             var durable: [WALRecord] = []  // what the last reopen showed plus acknowledged since
             var attempted: [WALRecord] = []
+            let policy: SimulatedFileSystem.CrashPolicy = seed % 2 == 0 ? .random : .randomSectors
             for round in 0..<6 {
                 fs.armCrash(afterOperations: Int.random(in: 0..<60, using: &random))
                 do {
@@ -141,7 +179,7 @@ import Testing
                 } catch {
                     #expect(error.isSimulatedCrash, "\(error)")
                 }
-                fs.crash(.random)
+                fs.crash(policy)
                 guard WriteAheadLog.exists(directory: walDirectory, fileSystem: fs) else {
                     #expect(durable.isEmpty, "seed \(seed) round \(round): log vanished")
                     continue
@@ -191,7 +229,7 @@ import Testing
         #expect(dry.trace.contains { $0.hasPrefix("unlink") })
 
         for point in 0...dry.mutatingOperations {
-            for policy in [SimulatedFileSystem.CrashPolicy.loseUnsynced, .random] {
+            for policy in [SimulatedFileSystem.CrashPolicy.loseUnsynced, .random, .randomSectors] {
                 let fs = SimulatedFileSystem(seed: UInt64(point))
                 fs.armCrash(afterOperations: point)
                 var run = Run()
