@@ -358,6 +358,14 @@ public final class Cluster {
         return lead
     }
 
+    /// One line per node: role, term, leader, commit, applied (for failure messages).
+    public var summary: String {
+        ids.map { id -> String in
+            guard let node = nodes[id], let raft = node.raft else { return "\(id) down" }
+            return "\(id) \(raft.role) t\(raft.term) lead \(raft.lead) commit \(raft.committedIndex) applied \(node.appliedIndex)"
+        }.joined(separator: "; ")
+    }
+
     /// The live nodes that currently believe they are leader.
     public var leaders: [NodeID] { liveIDs.filter { nodes[$0]?.raft?.role == .leader } }
 }

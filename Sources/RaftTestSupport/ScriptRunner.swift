@@ -57,7 +57,7 @@ public final class ScriptRunner {
             if let expectedError, expectedError == "\(error)" { return nil }
             return "unexpected error \(error)"
         } catch let failure as ScriptError {
-            return failure.message
+            return failure.message + " — cluster: " + cluster.summary
         } catch {
             return "\(error)"
         }
