@@ -170,6 +170,8 @@ enum WALFrame {
 /// The payload of the record that opens every segment.
 struct SegmentHeader: Equatable {
     static let formatVersion: UInt32 = 1
+    /// Bytes before the metadata: version, sequence, first index, CRC.
+    static let fixedSize = 24
     var sequence: UInt64
     var firstIndex: UInt64
     /// The running CRC at the end of the previous segment (0 for the first),
@@ -194,7 +196,9 @@ struct SegmentHeader: Equatable {
             let firstIndex = LittleEndian.readUInt64(bytes, at: 12),
             let previousCRC = LittleEndian.readUInt32(bytes, at: 20)
         else { return nil }
-        self.init(sequence: sequence, firstIndex: firstIndex, previousCRC: previousCRC, metadata: Array(bytes[24...]))
+        self.init(
+            sequence: sequence, firstIndex: firstIndex, previousCRC: previousCRC,
+            metadata: Array(bytes[SegmentHeader.fixedSize...]))
     }
 
     init(sequence: UInt64, firstIndex: UInt64, previousCRC: UInt32, metadata: [UInt8]) {

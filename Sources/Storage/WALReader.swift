@@ -94,14 +94,23 @@ struct WALReader {
         let header = try readSegmentHeader(bytes, name: name, path: path, isFirst: isFirst, into: &result)
         var offset = header
 
-        // Each pass consumes a whole frame (at least 24 bytes) or stops.
+        // Each pass consumes a whole frame (at least 32 bytes) or stops.
         while offset < bytes.count {
             var failure: String
             var resumeScanAt = offset + WALFrame.alignment
             var damagedEpoch: UInt64?
             switch WALFrame.checkHeader(bytes, at: offset, maxPayloadSize: options.maxPayloadSize) {
             case .end:
-                guard let later = laterRecords(bytes, from: offset) else { return offset }
+                guard let later = laterRecords(bytes, from: offset) else {
+                    // Stray non-record bytes after the end of the last
+                    // segment's data are reported so open zeroes them.
+                    if isLast, !WALFrame.isZero(bytes, offset..<bytes.count) {
+                        result.contents.tornTail = WALTornTail(
+                            file: name.fileName, offset: offset, reason: "stray bytes after the last record",
+                            discardedLaterRecords: false)
+                    }
+                    return offset
+                }
                 failure = "zeroed bytes"
                 if !isLast || !laterRecordsAreUnsynced(
                     bytes, damagedAt: offset, later, damagedEpoch: nil, previousEpoch: result.epoch)

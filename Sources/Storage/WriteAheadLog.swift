@@ -305,7 +305,7 @@ public final class WriteAheadLog {
 
     private static func validate(_ options: WALOptions, metadata: [UInt8]) throws(StorageError) {
         guard options.segmentSize >= WALFrame.headerSize * 4, options.maxPayloadSize >= 0,
-            options.maxPayloadSize <= Int(UInt32.max), metadata.count + 24 <= options.maxPayloadSize
+            options.maxPayloadSize <= Int(UInt32.max), metadata.count + SegmentHeader.fixedSize <= options.maxPayloadSize
         else {
             throw .invalidRecord(reason: "invalid WAL options or oversized metadata")
         }

@@ -90,6 +90,17 @@ import Testing
         }
     }
 
+    @Test func strayBytesAfterAZeroGapAreZeroedOnOpen() throws {
+        let fs = SimulatedFileSystem(seed: 0)
+        let (records, _, end) = try Self.makeLog(fs)
+        try Self.overwrite(fs, Self.firstSegment, [1, 2, 3], at: end + 100)
+        let (_, contents) = try WriteAheadLog.open(directory: walDirectory, fileSystem: fs, options: Self.options)
+        #expect(contents.records == records)
+        #expect(contents.tornTail?.offset == end)
+        let data = try #require(fs.contents(of: Self.firstSegment))
+        #expect(data[end...].allSatisfy { $0 == 0 })
+    }
+
     @Test func readOnlyReadReportsButDoesNotCutATornTail() throws {
         let fs = SimulatedFileSystem(seed: 0)
         let (records, offsets, _) = try Self.makeLog(fs)
