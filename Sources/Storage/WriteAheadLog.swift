@@ -116,10 +116,15 @@ public final class WriteAheadLog {
         }
         if try file.size() < options.segmentSize { try file.preallocate(size: options.segmentSize) }
         try file.sync()
+        // The next segment is named at least past the active one's first
+        // index, even if the records read say less: release trusts names,
+        // and a higher name only makes it keep more.
+        let namedFloor = last.name.firstIndex > 0 ? last.name.firstIndex - 1 : 0
         let log = WriteAheadLog(
             fileSystem: fileSystem, directory: directory, options: options, metadata: scan.contents.metadata,
             segments: scan.segments.map(\.name), active: file, offset: last.end, crc: scan.crc,
-            lastIndex: scan.lastIndex, latestState: scan.latestState, epoch: scan.maxEpoch &+ 1)
+            lastIndex: max(scan.lastIndex, namedFloor),
+            latestState: scan.latestState, epoch: scan.maxEpoch &+ 1)
         return (log, scan.contents)
     }
 
