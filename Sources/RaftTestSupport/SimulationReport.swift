@@ -7,6 +7,7 @@ public struct SimulationReport: Sendable, CustomStringConvertible {
     public var faults = NetworkFaults.none
     /// Whether leaders wrote their entries in the background (appends sent before the write).
     public var backgroundWrites = false
+    public var electionTick = 0
     public var rounds = 0
     public var proposals = 0
     public var reads = 0
@@ -24,7 +25,7 @@ public struct SimulationReport: Sendable, CustomStringConvertible {
     public var description: String {
         let outcome = failure.map { "FAILED: \($0)" } ?? "ok"
         return "seed \(seed): \(outcome) — \(clusterSize) nodes, drop \(faults.dropPerMille)‰, dup \(faults.duplicatePerMille)‰, "
-            + "delay ≤\(faults.maxDelay), reorder \(faults.reorder), background writes \(backgroundWrites), \(rounds) rounds, \(proposals) proposals, \(reads) reads, "
+            + "delay ≤\(faults.maxDelay), reorder \(faults.reorder), background writes \(backgroundWrites), election tick \(electionTick), \(rounds) rounds, \(proposals) proposals, \(reads) reads, "
             + "\(crashes) crashes, \(partitions) partitions, \(compactions) compactions, \(confChanges) conf changes, "
             + "term \(finalTerm), commit \(committedIndex)"
     }

@@ -28,7 +28,13 @@ public struct Simulator: Sendable {
         faults.maxDelay = rng.next(below: 4)
         faults.reorder = rng.chance(1, in: 2)
         report.faults = faults
-        let cluster = Cluster(size: report.clusterSize, seed: rng.next(), electionTick: 10, heartbeatTick: 2, faults: faults)
+        // Timing varies per seed, but keeps Raft's liveness assumption (broadcast time well
+        // below the election timeout): at least 10 ticks, as etcd's default ratio.
+        let heartbeatTick = 1 + Int(rng.next(below: 3))
+        let electionTick = max(10, heartbeatTick * 5) + Int(rng.next(below: 6))
+        report.electionTick = electionTick
+        let cluster = Cluster(size: report.clusterSize, seed: rng.next(), electionTick: electionTick,
+                              heartbeatTick: heartbeatTick, faults: faults)
         cluster.trace = trace
         cluster.leaderWritesInBackground = rng.chance(1, in: 2)
         report.backgroundWrites = cluster.leaderWritesInBackground
