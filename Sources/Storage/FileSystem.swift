@@ -1,7 +1,10 @@
 /// How `FileSystem.open` treats the path.
 public enum FileOpenMode: Sendable, Equatable {
-    /// Open a file that must already exist.
+    /// Open a file that must already exist, for reading and writing.
     case existing
+    /// Open a file that must already exist, for reading only (writes,
+    /// syncs and size changes fail).
+    case readOnly
     /// Create the file if missing, or empty it if present (O_CREAT|O_TRUNC).
     /// A new name is not durable until the parent directory is synced.
     case truncate
@@ -27,7 +30,7 @@ public enum FileOpenMode: Sendable, Equatable {
 /// Implementations are used by one task at a time; they are not required to
 /// be `Sendable`.
 public protocol FileSystem: AnyObject {
-    /// Opens (or creates, per `mode`) a regular file for reading and writing.
+    /// Opens (or creates, per `mode`) a regular file.
     func open(_ path: String, mode: FileOpenMode) throws(StorageError) -> any DurableFile
     /// Creates the directory and any missing parents (mkdir -p). Succeeds if
     /// it already exists. The new entries need `syncDirectory` on each parent

@@ -10,8 +10,12 @@ public final class POSIXFileSystem: FileSystem, Sendable {
     public init() {}
 
     public func open(_ path: String, mode: FileOpenMode) throws(StorageError) -> any DurableFile {
-        var flags = O_RDWR | O_CLOEXEC
-        if mode == .truncate { flags |= O_CREAT | O_TRUNC }
+        var flags = O_CLOEXEC
+        switch mode {
+        case .existing: flags |= O_RDWR
+        case .readOnly: flags |= O_RDONLY
+        case .truncate: flags |= O_RDWR | O_CREAT | O_TRUNC
+        }
         let fd = retryingEINTR { Glibc_open(path, flags, 0o644) }
         guard fd >= 0 else { throw POSIXFileSystem.failure("open", path) }
         return POSIXFile(path: path, descriptor: fd)

@@ -198,16 +198,17 @@ public final class SimulatedFileSystem: FileSystem {
     public func open(_ path: String, mode: FileOpenMode) throws(StorageError) -> any DurableFile {
         let (parent, name) = try split(path)
         switch mode {
-        case .existing:
+        case .existing, .readOnly:
             try checkUp("open", path)
-            return SimulatedFile(system: self, inode: try fileID(path), path: path, generation: generation)
+            return SimulatedFile(
+                system: self, inode: try fileID(path), path: path, generation: generation, readOnly: mode == .readOnly)
         case .truncate:
             try beginMutation("create", path)
             guard var directory = directories[parent] else { throw .notFound(path: parent) }
             switch directory.entries[name] {
             case let .file(id):
                 inodes[id]?.change(.resize(0))
-                return SimulatedFile(system: self, inode: id, path: path, generation: generation)
+                return SimulatedFile(system: self, inode: id, path: path, generation: generation, readOnly: false)
             case .directory:
                 throw .invalidPath(path: path, reason: "is a directory")
             case nil:
@@ -216,7 +217,7 @@ public final class SimulatedFileSystem: FileSystem {
                 inodes[id] = Inode()
                 directory.change(.set(name, .file(id)))
                 directories[parent] = directory
-                return SimulatedFile(system: self, inode: id, path: path, generation: generation)
+                return SimulatedFile(system: self, inode: id, path: path, generation: generation, readOnly: false)
             }
         }
     }
@@ -296,12 +297,14 @@ public final class SimulatedFileSystem: FileSystem {
 
     func change(_ file: SimulatedFile, _ operation: String, _ change: FileChange) throws(StorageError) {
         _ = try live(file, operation)
+        guard !file.readOnly else { throw .invalidPath(path: file.path, reason: "\(operation) on a read-only handle") }
         try beginMutation(operation, file.path)
         inodes[file.inode]?.change(change)
     }
 
     func sync(_ file: SimulatedFile) throws(StorageError) {
         _ = try live(file, "fsync")
+        guard !file.readOnly else { throw .invalidPath(path: file.path, reason: "fsync on a read-only handle") }
         try beginMutation("fsync", file.path)
         guard var inode = inodes[file.inode] else { return }
         inode.durable = inode.current
@@ -419,14 +422,16 @@ public final class SimulatedFile: DurableFile {
     public let path: String
     let inode: Int
     let generation: Int
+    let readOnly: Bool
     private(set) var closed = false
     private let system: SimulatedFileSystem
 
-    init(system: SimulatedFileSystem, inode: Int, path: String, generation: Int) {
+    init(system: SimulatedFileSystem, inode: Int, path: String, generation: Int, readOnly: Bool) {
         self.system = system
         self.inode = inode
         self.path = path
         self.generation = generation
+        self.readOnly = readOnly
     }
 
     public func size() throws(StorageError) -> Int { try system.size(self) }

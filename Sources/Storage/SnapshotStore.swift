@@ -92,7 +92,7 @@ public struct SnapshotStore {
         var renamed = !leftovers.isEmpty
         for (name, marker) in SnapshotStore.snapshotFiles(names) where accept(marker) {
             let path = Path.join(directory, name)
-            let file = try fileSystem.open(path, mode: .existing)
+            let file = try fileSystem.open(path, mode: .readOnly)
             let bytes = try file.readAll()
             file.close()
             switch SnapshotStore.decode(bytes, expected: marker) {

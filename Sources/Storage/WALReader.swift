@@ -68,7 +68,7 @@ struct WALReader {
         for (position, name) in segmentNames.enumerated() {
             let isLast = position == segmentNames.count - 1
             let path = Path.join(directory, name.fileName)
-            let file = try fileSystem.open(path, mode: .existing)
+            let file = try fileSystem.open(path, mode: .readOnly)
             defer { file.close() }
             let bytes = try file.readAll()
             let end = try readSegment(

@@ -58,7 +58,7 @@ public struct WALTornTail: Sendable, Hashable {
     public var file: String
     /// Offset of the first byte discarded (the end of the last valid record).
     public var offset: Int
-    /// Why the bytes there were not a valid record.
+    /// Why the bytes there were not a valid record. Worth logging.
     public var reason: String
     /// True when intact records of the unsynced epoch followed the damage
     /// (unsynced pages written back out of order) and were discarded too.
@@ -70,7 +70,8 @@ public struct WALContents: Sendable, Hashable {
     /// The metadata given to `create` (etcd stores member and cluster IDs).
     public var metadata: [UInt8]
     /// Caller records in log order: every state record (index 0) in the
-    /// retained segments, and every indexed record whose index is above the
+    /// retained segments (including the copies the WAL repeats at the start
+    /// of each segment), and every indexed record whose index is above the
     /// snapshot's. Entries may repeat an index (a new leader overwrote
     /// them); the later one wins, as in Raft.
     public var records: [WALRecord]

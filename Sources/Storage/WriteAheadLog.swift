@@ -227,7 +227,7 @@ public final class WriteAheadLog {
     /// Closes the active segment. Does not sync.
     public func close() {
         active.close()
-        failure = failure ?? .walFailed(cause: "closed")
+        failure = failure ?? .walFailed(cause: "the log was closed")
     }
 
     // MARK: Internals

@@ -55,6 +55,10 @@ final class TemporaryDirectory {
         #expect(try file.readAll() == [1, 2])
         #expect(try file.read(at: 1, count: 100) == [2])
         file.close()
+        let reader = try fs.open(path, mode: .readOnly)
+        #expect(try reader.readAll() == [1, 2])
+        #expect(throws: StorageError.self) { try reader.write([3], at: 0) }
+        reader.close()
         try fs.syncDirectory(dir)
         try fs.rename(path, to: Path.join(dir, "g"))
         #expect(try fs.listDirectory(dir) == ["g"])

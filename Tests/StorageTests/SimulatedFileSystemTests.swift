@@ -143,3 +143,15 @@ import Testing
         #expect(try file.readAll() == [1, 2, 0, 0, 0, 0, 0, 0, 9])
     }
 }
+
+@Suite struct SimulatedReadOnlyTests {
+    @Test func readOnlyHandlesRefuseChanges() throws {
+        let fs = SimulatedFileSystem(seed: 1)
+        try fs.open("/f", mode: .truncate).write([1], at: 0)
+        let file = try fs.open("/f", mode: .readOnly)
+        #expect(try file.readAll() == [1])
+        #expect(throws: StorageError.self) { try file.write([2], at: 0) }
+        #expect(throws: StorageError.self) { try file.sync() }
+        #expect(throws: StorageError.self) { try file.truncate(to: 0) }
+    }
+}
