@@ -18,6 +18,10 @@ public struct RaftConfig: Sendable {
     public var maxInflightMsgs: Int = 512
     /// Max unacknowledged bytes per follower; 0 means no byte limit.
     public var maxInflightBytes: UInt64 = 0
+    /// Max total payload bytes of uncommitted entries on a leader; further proposals fail
+    /// with `RaftError.proposalDropped` until some commit (backpressure when a quorum is slow
+    /// or gone). One proposal is always accepted when nothing is pending. 0 means no limit.
+    public var maxUncommittedEntriesSize: UInt64 = 0
     /// A leader that has not heard from a quorum within an election timeout steps down, and
     /// followers ignore vote requests while they believe a leader is alive (leader lease).
     public var checkQuorum: Bool = true

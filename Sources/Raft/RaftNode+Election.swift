@@ -189,6 +189,7 @@ extension RaftNode {
             tracker.progress[peer] = p
         }
         pendingConfIndex = 0
+        uncommittedSize = 0
         readOnly = ReadOnlyQueue()
         pendingReadIndexMessages = []
     }

@@ -142,12 +142,29 @@ extension RaftNode {
         // not accept more work; nor may it while handing leadership over.
         guard tracker.progress[id] != nil, leadTransferee == .none else { throw .proposalDropped }
         var entries = m.entries
-        for i in entries.indices where entries[i].type == .confChange {
-            if pendingConfIndex > log.applied { throw .confChangePending }
-            pendingConfIndex = log.lastIndex + UInt64(i) + 1
-        }
+        let hasConfChange = entries.contains { $0.type == .confChange }
+        if hasConfChange && pendingConfIndex > log.applied { throw .confChangePending }
         for i in entries.indices { entries[i].term = 0 }
+        guard increaseUncommittedSize(by: entries) else { throw .proposalDropped }
+        if let offset = entries.lastIndex(where: { $0.type == .confChange }) {
+            pendingConfIndex = log.lastIndex + UInt64(offset) + 1
+        }
         appendEntries(entries)
         broadcastAppend()
+    }
+
+    /// Admits `entries` against `maxUncommittedEntriesSize`. Always admits when nothing is
+    /// pending, so a single large proposal can still make progress.
+    mutating func increaseUncommittedSize(by entries: [Entry]) -> Bool {
+        let size = entries.reduce(UInt64(0)) { $0 + UInt64($1.data.count) }
+        let limit = config.maxUncommittedEntriesSize
+        if limit > 0 && uncommittedSize > 0 && size > 0 && uncommittedSize + size > limit { return false }
+        uncommittedSize += size
+        return true
+    }
+
+    mutating func reduceUncommittedSize(by entries: [Entry]) {
+        let size = entries.reduce(UInt64(0)) { $0 + UInt64($1.data.count) }
+        uncommittedSize = size >= uncommittedSize ? 0 : uncommittedSize - size
     }
 }

@@ -34,6 +34,10 @@ public struct RaftNode: Sendable {
     /// final commit index and the `timeoutNow` arrive together).
     var campaignAfterApplying = false
 
+    /// Payload bytes the leader appended but has not yet seen applied (for
+    /// `maxUncommittedEntriesSize`).
+    var uncommittedSize: UInt64 = 0
+
     var readOnly = ReadOnlyQueue()
     /// ReadIndex requests that arrived before the leader committed an entry of its term; the
     /// commit index is not yet known to be current, so they wait.
@@ -222,6 +226,7 @@ public struct RaftNode: Sendable {
     /// durable and its committed entries applied.
     public mutating func advance(_ ready: Ready) {
         if let hard = ready.hardState { previousHardState = hard }
+        if role == .leader { reduceUncommittedSize(by: ready.committedEntries) }
         if let last = ready.committedEntries.last {
             log.applied(to: last.index)
         } else if let snapshot = ready.snapshot {

@@ -17,6 +17,7 @@ public final class Cluster {
     public var preVote = true
     public var maxMessageBytes: UInt64 = 1 << 20
     public var maxInflightMsgs = 512
+    public var maxUncommittedEntriesSize: UInt64 = 0
     /// Source of each started node's election-timeout seed.
     private var seedSource: SplitMix64
     /// Receives a line per event when set (for replaying a failing seed).
@@ -69,6 +70,7 @@ public final class Cluster {
         config.preVote = preVote
         config.maxSizePerMsg = maxMessageBytes
         config.maxInflightMsgs = maxInflightMsgs
+        config.maxUncommittedEntriesSize = maxUncommittedEntriesSize
         return config
     }
 

@@ -90,6 +90,26 @@ struct ReplicationTests {
         #expect(cluster.node(2)?.stateMachine.values.count == 6)
     }
 
+    @Test func uncommittedSizeLimitPushesBackWhenNothingCommits() throws {
+        let cluster = Cluster(size: 3)
+        cluster.maxUncommittedEntriesSize = 10
+        cluster.restartAll()
+        cluster.campaign(1)
+        cluster.stabilize()
+        cluster.partition([[1], [2, 3]])
+        try cluster.propose(1, Array("123456".utf8))  // always admitted when nothing is pending
+        #expect(throws: RaftError.proposalDropped) { try cluster.propose(1, Array("789012".utf8)) }
+        try cluster.propose(1, [])  // empty proposals never count
+        cluster.heal()
+        cluster.run(rounds: 3)
+        cluster.stabilize()
+        #expect(cluster.node(1)?.stateMachine.values == [Array("123456".utf8)])
+        // Once the backlog committed, proposals are admitted again.
+        try cluster.propose(1, Array("789012".utf8))
+        cluster.stabilize()
+        #expect(cluster.node(2)?.stateMachine.values.count == 2)
+    }
+
     @Test func leaderCommitsOnlyEntriesOfItsOwnTermByCountingReplicas() {
         // Figure 8: node 1 holds an entry of term 2 at index 4 that node 2 also holds. Counting
         // replicas must not commit it in term 3; only the leader's own no-op commits it.
