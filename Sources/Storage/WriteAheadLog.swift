@@ -145,6 +145,7 @@ public final class WriteAheadLog {
     /// oversized payload.
     public func append(_ records: [WALRecord]) throws(StorageError) {
         try checkUsable()
+        guard !records.isEmpty else { return }
         for record in records {
             guard record.type <= WALRecord.maxType else {
                 throw .invalidRecord(reason: "type \(record.type) is reserved (callers use 0...\(WALRecord.maxType))")

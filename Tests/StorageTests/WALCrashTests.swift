@@ -122,6 +122,45 @@ import Testing
         #expect(outcome.outOfOrderTails > 5, "\(outcome)")
     }
 
+    /// Every crash point inside one rollover, under each policy: the log
+    /// reopens with no half-made segment, and a leftover `.tmp` is removed.
+    @Test func crashDuringRolloverLeavesNoHalfMadeSegment() throws {
+        func workload(_ fs: SimulatedFileSystem, acknowledged: inout Int) throws(StorageError) {
+            let wal = try WriteAheadLog.create(directory: walDirectory, metadata: [], fileSystem: fs, options: smallSegments)
+            for i in 1...8 {
+                try wal.append([WALRecord(type: 2, index: UInt64(i), payload: [UInt8](repeating: UInt8(i), count: 100))])
+                try wal.sync()
+                acknowledged = i
+            }
+        }
+        let dry = SimulatedFileSystem(seed: 0)
+        var count = 0
+        try workload(dry, acknowledged: &count)
+        // trace[n] is the operation a crash armed after n operations stops;
+        // the rollover runs from the truncate of the full segment to the
+        // directory sync after the rename.
+        let trace = dry.trace
+        let firstCut = try #require(trace.firstIndex { $0.hasPrefix("truncate") })
+        let renamed = try #require(trace[firstCut...].firstIndex { $0.hasPrefix("rename") })
+        #expect(trace[renamed + 1].hasPrefix("fsync directory"))
+        var sawLeftover = false
+        for point in firstCut...(renamed + 2) {
+            for policy in [SimulatedFileSystem.CrashPolicy.loseUnsynced, .keepUnsynced, .random, .randomSectors] {
+                let fs = SimulatedFileSystem(seed: UInt64(point))
+                fs.armCrash(afterOperations: point)
+                var acknowledged = 0
+                do { try workload(fs, acknowledged: &acknowledged) } catch { #expect(error.isSimulatedCrash) }
+                fs.crash(policy)
+                if try fs.listDirectory(walDirectory).contains(where: { $0.hasSuffix(".tmp") }) { sawLeftover = true }
+                let (wal, contents) = try WriteAheadLog.open(directory: walDirectory, fileSystem: fs, options: smallSegments)
+                #expect(try fs.listDirectory(walDirectory) == wal.segmentNames, "point \(point) \(policy)")
+                #expect(contents.records.count >= acknowledged, "point \(point) \(policy)")
+                #expect(contents.records.map(\.index) == (0..<contents.records.count).map { UInt64($0 + 1) })
+            }
+        }
+        #expect(sawLeftover)
+    }
+
     /// Large unsynced batches spanning many sectors, written back in any
     /// order: the acknowledged prefix survives, nothing else is invented.
     @Test func largeUnsyncedBatchesWrittenBackOutOfOrder() throws {

@@ -58,6 +58,8 @@ import Testing
         #expect(operations.filter { $0.hasPrefix("fsync") }.count == 1)
         #expect(operations.filter { $0.hasPrefix("write") }.count == 20)
         try wal.sync()  // nothing new: no fsync
+        try wal.append([])
+        try wal.sync()
         #expect(fs.trace[before...].filter { $0.hasPrefix("fsync") }.count == 1)
     }
 
