@@ -45,7 +45,8 @@ public struct BrokenSnapshot: Sendable, Hashable {
 /// durable. Not `Sendable` (it holds the file system); one owner.
 public struct SnapshotStore {
     public let directory: String
-    /// How many snapshot files `save` keeps (newest first).
+    /// How many snapshot files `prune` keeps: the current one and the
+    /// newest older ones (etcd's --max-snapshots, default 5).
     public let retain: Int
     private let fileSystem: any FileSystem
 
@@ -58,9 +59,10 @@ public struct SnapshotStore {
         self.retain = max(1, retain)
     }
 
-    /// Durably writes a snapshot, then prunes the oldest beyond `retain`.
-    /// Returns the file name. When this returns the snapshot survives any
-    /// crash; if it throws, older snapshots are still intact.
+    /// Durably writes a snapshot. Returns the file name. When this returns
+    /// the snapshot survives any crash; if it throws, older snapshots are
+    /// intact. It does not prune: until the WAL holds this snapshot's
+    /// marker, the previous snapshot is the one a restart will load.
     @discardableResult
     public func save(index: UInt64, term: UInt64, payload: [UInt8]) throws(StorageError) -> String {
         // Every save re-syncs the ancestors: cheap next to a snapshot, and a
@@ -76,8 +78,29 @@ public struct SnapshotStore {
         file.close()
         try fileSystem.rename(temporaryPath, to: finalPath)
         try fileSystem.syncDirectory(directory)
-        try prune()
         return name
+    }
+
+    /// Removes snapshot files no longer needed once `current`'s marker is
+    /// durable in the WAL (the caller appended and synced it): keeps
+    /// `current` and the `retain - 1` newest older files, and removes newer
+    /// files, which are orphans of a crash between `save` and the marker
+    /// (no restart will load them). Oldest first, then one directory sync.
+    /// Returns the removed names. Call it after saving (and marking) a
+    /// snapshot, and after startup with the snapshot that was loaded.
+    @discardableResult
+    public func prune(current: WALSnapshot) throws(StorageError) -> [String] {
+        guard fileSystem.exists(directory) else { return [] }
+        let files = SnapshotStore.snapshotFiles(try fileSystem.listDirectory(directory))
+        let currentName = SnapshotStore.fileName(index: current.index, term: current.term)
+        let older = files.filter { ($0.marker.index, $0.marker.term) < (current.index, current.term) }
+        let newer = files.filter { ($0.marker.index, $0.marker.term) > (current.index, current.term) }
+        let keptOlder = files.contains { $0.name == currentName } ? retain - 1 : retain
+        let doomed = older.dropFirst(max(0, keptOlder)).reversed().map(\.name) + newer.map(\.name)
+        guard !doomed.isEmpty else { return [] }
+        for name in doomed { try fileSystem.remove(Path.join(directory, name)) }
+        try fileSystem.syncDirectory(directory)
+        return doomed
     }
 
     /// The newest snapshot that verifies and that `accept` agrees to (etcd
@@ -117,14 +140,6 @@ public struct SnapshotStore {
     }
 
     // MARK: Internals
-
-    private func prune() throws(StorageError) {
-        let files = try list()
-        guard files.count > retain else { return }
-        // Oldest first, so a crash midway leaves the newest ones.
-        for name in files[retain...].reversed() { try fileSystem.remove(Path.join(directory, name)) }
-        try fileSystem.syncDirectory(directory)
-    }
 
     static func fileName(index: UInt64, term: UInt64) -> String {
         "\(Hex.pad16(term))-\(Hex.pad16(index)).snap"

@@ -21,13 +21,25 @@ import Testing
         #expect(older.payload == Self.payload(1))
     }
 
-    @Test func keepsTheNewestN() throws {
+    @Test func pruneKeepsTheCurrentAndNewestOlderOnes() throws {
         let fs = SimulatedFileSystem(seed: 1)
         let store = SnapshotStore(directory: snapDirectory, fileSystem: fs, retain: 3)
-        for n in 1...7 { try store.save(index: UInt64(n * 100), term: 1, payload: Self.payload(n)) }
-        #expect(try store.list().count == 3)
-        #expect(try store.list().first == SnapshotStore.fileName(index: 700, term: 1))
-        #expect(try store.list().last == SnapshotStore.fileName(index: 500, term: 1))
+        for n in 1...7 {
+            try store.save(index: UInt64(n * 100), term: 1, payload: Self.payload(n))
+            try store.prune(current: WALSnapshot(index: UInt64(n * 100), term: 1))
+        }
+        #expect(try store.list() == [700, 600, 500].map { SnapshotStore.fileName(index: $0, term: 1) })
+    }
+
+    @Test func pruneRemovesOrphansNewerThanTheCurrentSnapshot() throws {
+        // Snapshots 800 and 900 were saved but a crash hit before their WAL
+        // markers: the member restarted from 700.
+        let fs = SimulatedFileSystem(seed: 1)
+        let store = SnapshotStore(directory: snapDirectory, fileSystem: fs, retain: 2)
+        for n in 5...9 { try store.save(index: UInt64(n * 100), term: 1, payload: Self.payload(n)) }
+        let removed = try store.prune(current: WALSnapshot(index: 700, term: 1))
+        #expect(Set(removed) == Set([500, 800, 900].map { SnapshotStore.fileName(index: $0, term: 1) }))
+        #expect(try store.list() == [700, 600].map { SnapshotStore.fileName(index: $0, term: 1) })
     }
 
     @Test func corruptSnapshotIsSetAsideAndTheOlderOneLoads() throws {
@@ -65,10 +77,11 @@ import Testing
     /// half-written file, and once save returned it is the new one.
     @Test func everyCrashPointDuringSave() throws {
         func workload(_ fs: SimulatedFileSystem, saved: inout Int) throws(StorageError) {
-            let store = SnapshotStore(directory: snapDirectory, fileSystem: fs, retain: 2)
+            let store = SnapshotStore(directory: snapDirectory, fileSystem: fs, retain: 1)
             for n in 1...4 {
                 try store.save(index: UInt64(n * 10), term: 1, payload: Self.payload(n))
                 saved = n
+                try store.prune(current: WALSnapshot(index: UInt64(n * 10), term: 1))
             }
         }
         let dry = SimulatedFileSystem(seed: 0)
@@ -82,7 +95,7 @@ import Testing
                     var saved = 0
                     do { try workload(fs, saved: &saved) } catch { #expect(error.isSimulatedCrash) }
                     fs.crash(policy)
-                    let store = SnapshotStore(directory: snapDirectory, fileSystem: fs, retain: 2)
+                    let store = SnapshotStore(directory: snapDirectory, fileSystem: fs, retain: 1)
                     let result = try store.loadNewest()
                     let context = "policy \(policy) point \(point) seed \(seed)"
                     #expect(result.broken.isEmpty, "\(context): \(result.broken)")

@@ -49,3 +49,20 @@ extension StorageError {
         return false
     }
 }
+
+/// Records an issue unless `prefix` is a prefix of `whole`, describing the
+/// first difference compactly (records can be long).
+func expectPrefix(
+    _ prefix: [WALRecord], of whole: [WALRecord], _ message: @autoclosure () -> String = "",
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
+    guard !isPrefix(prefix, of: whole) else { return }
+    let mismatch = zip(prefix, whole).firstIndex { $0 != $1 } ?? min(prefix.count, whole.count)
+    let describe = { (records: [WALRecord]) -> String in
+        mismatch < records.count ? "type \(records[mismatch].type) index \(records[mismatch].index)" : "end"
+    }
+    Issue.record(
+        "not a prefix (\(prefix.count) vs \(whole.count) records; first difference at \(mismatch): "
+            + "\(describe(prefix)) vs \(describe(whole))) \(message())",
+        sourceLocation: sourceLocation)
+}

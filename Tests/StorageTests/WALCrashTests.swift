@@ -56,7 +56,7 @@ import Testing
         let recovered = withoutCarriedState(contents.records)
         #expect(contents.metadata == [7], "\(context)")
         #expect(recovered.count >= progress.acknowledged, "lost acknowledged records (\(context))")
-        #expect(isPrefix(recovered, of: progress.attempted), "garbage or reordered records (\(context))")
+        expectPrefix(recovered, of: progress.attempted, "garbage or reordered records (\(context))")
         if let tail = contents.tornTail {
             outcome.tornTails += 1
             if tail.discardedLaterRecords { outcome.outOfOrderTails += 1 }
@@ -181,8 +181,8 @@ import Testing
             for record in unsynced { try wal.append([record]) }
             fs.crash(.randomSectors)
             let (_, contents) = try WriteAheadLog.open(directory: walDirectory, fileSystem: fs, options: options)
-            #expect(isPrefix(acknowledged, of: contents.records), "seed \(seed)")
-            #expect(isPrefix(contents.records, of: acknowledged + unsynced), "seed \(seed)")
+            expectPrefix(acknowledged, of: contents.records, "seed \(seed)")
+            expectPrefix(contents.records, of: acknowledged + unsynced, "seed \(seed)")
             if contents.tornTail?.discardedLaterRecords == true { laterDiscarded += 1 }
         }
         #expect(laterDiscarded > 50)
@@ -225,8 +225,8 @@ import Testing
                 }
                 let contents = try WriteAheadLog.read(directory: walDirectory, fileSystem: fs, options: smallSegments)
                 let recovered = Self.withoutCarriedState(contents.records)
-                #expect(isPrefix(durable, of: recovered), "seed \(seed) round \(round): lost acknowledged")
-                #expect(isPrefix(recovered, of: attempted), "seed \(seed) round \(round): garbage")
+                expectPrefix(durable, of: recovered, "seed \(seed) round \(round): lost acknowledged")
+                expectPrefix(recovered, of: attempted, "seed \(seed) round \(round): garbage")
                 // What was recovered is now the history later rounds build on.
                 durable = recovered
                 attempted = recovered
@@ -285,8 +285,8 @@ import Testing
                 let expected = run.attempted.filter { $0.index > floor }
                 let acknowledged = Array(run.attempted[0..<run.acknowledged])
                 let entries = contents.records.filter { $0.index != 0 }
-                #expect(isPrefix(acknowledged.filter { $0.index > floor }, of: entries), "crash after \(point)")
-                #expect(isPrefix(entries, of: expected), "crash after \(point)")
+                expectPrefix(acknowledged.filter { $0.index > floor }, of: entries, "crash after \(point)")
+                expectPrefix(entries, of: expected, "crash after \(point)")
                 let states = contents.records.filter { $0.index == 0 }
                 if let newestAcknowledged = acknowledged.last(where: { $0.index == 0 }) {
                     let newest = try #require(states.last)
