@@ -42,6 +42,7 @@ extension EtcdServer {
     /// watch response carries (its revision comes from each response).
     public func drainWatch(_ stream: WatchStreamID) -> (responses: [WatchResponse], header: ResponseHeader) {
         let responses = watchHub.drain(stream, maxResponses: Self.watchDrainBatch)
+        logger.trace("drained", metadata: ["stream": "\(stream)", "responses": "\(responses.count)", "pending": "\(watchHub.pendingResponseCount(stream))"])
         if watchHub.pendingResponseCount(stream) > 0 { watchSignals[stream]?.yield(()) }
         return (responses, header(revision: store.currentRevision))
     }
@@ -49,7 +50,13 @@ extension EtcdServer {
     /// Moves lagging watchers forward from history; run periodically.
     func syncWatchers() {
         guard watchHub.unsyncedWatcherCount > 0 else { return }
-        watchHub.syncUnsynced(history: store)
+        let report = watchHub.syncUnsynced(history: store)
+        logger.debug(
+            "synced watchers",
+            metadata: [
+                "delivered-events": "\(report.deliveredEvents)", "remaining-unsynced": "\(report.remainingUnsynced)",
+                "blocked-on-full-stream": "\(report.blockedOnFullStream)",
+            ])
         wakeWatchStreams()
     }
 
@@ -67,6 +74,7 @@ extension EtcdServer {
 
     func wakeWatchStreams() {
         for stream in watchHub.takeReadyStreams() {
+            logger.trace("wake", metadata: ["stream": "\(stream)"])
             watchSignals[stream]?.yield(())
         }
     }

@@ -102,6 +102,7 @@ final class EtcdFlags {
             "log-level", usage: "Configures log level. Only supports debug, info, warn, error, panic, or fatal. Default 'info'."
         ) { [unowned self] v in
             switch v {
+            case "trace": logLevel = .trace
             case "debug": logLevel = .debug
             case "info": logLevel = .info
             case "warn": logLevel = .warning

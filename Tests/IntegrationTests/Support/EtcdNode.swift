@@ -35,9 +35,15 @@ final class EtcdNode: @unchecked Sendable {
                 "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
                 "--initial-cluster", "\(name)=\(peer)", "--initial-cluster-state", "new",
                 "--initial-cluster-token", "oracle-token",
-            ],
+            ] + (kind == .swiftEtcd ? Self.extraArguments : []),
             logURL: dataDir.appendingPathComponent("server.log"))
         try waitUntilServing()
+    }
+
+    /// `SWIFT_ETCD_EXTRA_ARGS="--log-level=debug"` passes flags to every
+    /// swift-etcd the tests start (for debugging a failing test).
+    static var extraArguments: [String] {
+        (ProcessInfo.processInfo.environment["SWIFT_ETCD_EXTRA_ARGS"] ?? "").split(separator: " ").map(String.init)
     }
 
     /// Polls `etcdctl endpoint health` until it succeeds: at most 100 tries
@@ -63,9 +69,13 @@ final class EtcdNode: @unchecked Sendable {
 
     var log: String { process.log }
 
+    /// Stops the server and removes its data directory (kept, with the
+    /// server's log, when `SWIFT_ETCD_KEEP_DATA` is set).
     func stop() {
         process.stop()
-        try? FileManager.default.removeItem(at: dataDir)
+        if ProcessInfo.processInfo.environment["SWIFT_ETCD_KEEP_DATA"] == nil {
+            try? FileManager.default.removeItem(at: dataDir)
+        }
     }
 
     deinit { stop() }
