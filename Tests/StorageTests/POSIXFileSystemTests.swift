@@ -113,7 +113,10 @@ final class TemporaryDirectory {
         let temp = try TemporaryDirectory()
         let fs = POSIXFileSystem()
         let store = SnapshotStore(directory: Path.join(temp.path, "member/snap"), fileSystem: fs, retain: 2)
-        for n in 1...3 { try store.save(index: UInt64(n), term: 1, payload: [UInt8](repeating: UInt8(n), count: 1000)) }
+        for n in 1...3 {
+            try store.save(index: UInt64(n), term: 1, payload: [UInt8](repeating: UInt8(n), count: 1000))
+            try store.prune(current: WALSnapshot(index: UInt64(n), term: 1))
+        }
         #expect(try store.list().count == 2)
         let loaded = try #require(try store.loadNewest().snapshot)
         #expect(loaded.index == 3 && loaded.payload == [UInt8](repeating: 3, count: 1000))

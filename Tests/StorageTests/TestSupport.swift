@@ -57,12 +57,12 @@ func expectPrefix(
     sourceLocation: SourceLocation = #_sourceLocation
 ) {
     guard !isPrefix(prefix, of: whole) else { return }
-    let mismatch = zip(prefix, whole).firstIndex { $0 != $1 } ?? min(prefix.count, whole.count)
+    let common = min(prefix.count, whole.count)
+    let mismatch = (0..<common).first { prefix[$0] != whole[$0] } ?? common
     let describe = { (records: [WALRecord]) -> String in
         mismatch < records.count ? "type \(records[mismatch].type) index \(records[mismatch].index)" : "end"
     }
-    Issue.record(
-        "not a prefix (\(prefix.count) vs \(whole.count) records; first difference at \(mismatch): "
-            + "\(describe(prefix)) vs \(describe(whole))) \(message())",
-        sourceLocation: sourceLocation)
+    let summary = "not a prefix (\(prefix.count) vs \(whole.count) records; first difference at \(mismatch): "
+        + "\(describe(prefix)) vs \(describe(whole))) \(message())"
+    Issue.record(Comment(rawValue: summary), sourceLocation: sourceLocation)
 }
