@@ -6,7 +6,8 @@ import Raft
 ///
 ///     add-nodes 3 [election=10] [heartbeat=1] [prevote=off] [checkquorum=off] [seed=7]
 ///     campaign 1            tick 1 [n]            tick-all [n]        stabilize
-///     partition 1 | 2 3     isolate 1             heal
+///     partition 1 | 2 3     isolate 1             heal                cut 1 2
+///     faults drop=200 duplicate=100 delay=2 reorder=on   (per mille; `faults` alone clears)
 ///     crash 1               restart 1             compact 1 [keep]
 ///     propose 1 data        read-index 1 ctx      transfer-leader 1 2
 ///     add-learner 1 4       add-voter 1 4         remove-node 1 3
@@ -99,6 +100,24 @@ public final class ScriptRunner {
             cluster.isolate(try id(args, 0))
         case "heal":
             cluster.heal()
+        case "cut":
+            cluster.network.cut(from: try id(args, 0), to: try id(args, 1))
+        case "faults":
+            var faults = NetworkFaults()
+            for option in args {
+                let parts = option.split(separator: "=", maxSplits: 1).map(String.init)
+                guard parts.count == 2, let value = UInt64(parts[1]) ?? (parts[1] == "on" ? 1 : parts[1] == "off" ? 0 : nil) else {
+                    throw ScriptError(message: "bad fault \(option)")
+                }
+                switch parts[0] {
+                case "drop": faults.dropPerMille = value
+                case "duplicate": faults.duplicatePerMille = value
+                case "delay": faults.maxDelay = value
+                case "reorder": faults.reorder = value != 0
+                default: throw ScriptError(message: "unknown fault \(parts[0])")
+                }
+            }
+            cluster.network.faults = faults
         case "crash":
             cluster.crash(try id(args, 0))
         case "restart":

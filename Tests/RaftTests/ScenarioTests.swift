@@ -365,6 +365,29 @@ struct ScenarioTests {
             """)
     }
 
+    @Test func replicationConvergesOverALossyNetwork() {
+        let runner = runScript("""
+            add-nodes 5
+            campaign 1
+            stabilize
+            faults drop=300 duplicate=200 delay=3 reorder=on
+            propose 1 a
+            propose 2 b
+            propose 3 c
+            tick-all 60
+            faults
+            tick-all 10
+            stabilize
+            """)
+        // Forwarded proposals may be lost with their messages, but the leader's own entry
+        // commits, and whatever committed is applied everywhere in the same order.
+        let machines = runner.cluster.ids.compactMap { runner.cluster.node($0)?.stateMachine.values }
+        #expect(machines.count == 5)
+        #expect(Set(machines).count == 1)
+        #expect(machines.first?.contains(Array("a".utf8)) == true)
+        #expect(runner.cluster.checker.isSafe)
+    }
+
     @Test func crashedFollowerRestartsFromItsDisk() {
         runScript("""
             add-nodes 3
