@@ -44,26 +44,24 @@ struct WALReader {
         var epoch: UInt64 = 0
         /// Index of the last indexed record (or a later snapshot marker).
         var lastIndex: UInt64
-        /// Newest state record (index 0) of each type, in type order.
+        /// Newest state record (index 0) of each type.
         var latestState: [UInt8: WALRecord]
-        /// Leftover `*.tmp` files from a crash during segment creation.
-        var temporaryFiles: [String]
     }
 
     func read(from snapshot: WALSnapshot?) throws(StorageError) -> Result {
+        guard fileSystem.exists(directory) else { throw .walNotFound(directory: directory) }
         let names = try fileSystem.listDirectory(directory)
         let segmentNames = names.compactMap(SegmentName.init(parsing:)).sorted()
         guard let first = segmentNames.first else { throw .walNotFound(directory: directory) }
-        for (position, name) in segmentNames.enumerated() where name.sequence != first.sequence + UInt64(position) {
+        for (position, name) in segmentNames.enumerated() where name.sequence != first.sequence &+ UInt64(position) {
             throw .corruptWAL(
                 file: Path.join(directory, name.fileName), offset: 0,
-                reason: "segment sequence gap: expected sequence \(first.sequence + UInt64(position))")
+                reason: "segment sequence gap: expected sequence \(first.sequence &+ UInt64(position))")
         }
 
         var result = Result(
             contents: WALContents(metadata: [], records: [], snapshots: [], tornTail: nil, segments: []),
-            segments: [], crc: 0, lastIndex: 0, latestState: [:],
-            temporaryFiles: names.filter { $0.hasSuffix(".tmp") })
+            segments: [], crc: 0, lastIndex: 0, latestState: [:])
         var foundSnapshot = snapshot == nil
         for (position, name) in segmentNames.enumerated() {
             let isLast = position == segmentNames.count - 1
@@ -181,8 +179,9 @@ struct WALReader {
     /// later records are all of one epoch, the one in progress at the last
     /// good record or the next (matching the damaged record's own epoch when
     /// its header survived), and some 512-byte sector of the damaged span is
-    /// still zero from the damaged spot (or its start) to its end. Records of an older epoch were synced, so
-    /// damage before them is corruption; so is damage with no lost sector.
+    /// still zero from the damaged spot (or its start) to its end. Records
+    /// of an older epoch were synced, so damage before them is corruption;
+    /// so is damage with no lost sector.
     private func laterRecordsAreUnsynced(
         _ bytes: [UInt8], damagedAt: Int, _ later: (first: Int, epochs: Set<UInt64>),
         damagedEpoch: UInt64?, previousEpoch: UInt64

@@ -260,7 +260,7 @@ public final class WriteAheadLog {
         try active.truncate(to: offset)
         try active.sync()
         guard let current = segments.last else { return }
-        let name = SegmentName(sequence: current.sequence + 1, firstIndex: lastIndex + 1)
+        let name = SegmentName(sequence: current.sequence &+ 1, firstIndex: lastIndex &+ 1)
         let state = latestState.keys.sorted().compactMap { latestState[$0] }
         let (file, end, newCRC) = try WriteAheadLog.makeSegment(
             name, previousCRC: crc, epoch: epoch, metadata: metadata, state: state, directory: directory,

@@ -207,3 +207,16 @@ import Testing
         #expect(try fs.listDirectory(walDirectory) == ["0000000000000000-0000000000000000.wal"])
     }
 }
+
+@Suite struct WALMissingDirectoryTests {
+    @Test func openingAMissingDirectoryIsWalNotFound() {
+        let fs = SimulatedFileSystem(seed: 1)
+        #expect(throws: StorageError.walNotFound(directory: "/nowhere/wal")) {
+            try WriteAheadLog.open(directory: "/nowhere/wal", fileSystem: fs)
+        }
+        #expect(!WriteAheadLog.exists(directory: "/nowhere/wal", fileSystem: fs))
+        #expect(throws: StorageError.walNotFound(directory: "/nowhere/wal")) {
+            try WriteAheadLog.read(directory: "/nowhere/wal", fileSystem: POSIXFileSystem())
+        }
+    }
+}
