@@ -88,6 +88,8 @@ public struct SnapshotStore {
     /// (no restart will load them). Oldest first, then one directory sync.
     /// Returns the removed names. Call it after saving (and marking) a
     /// snapshot, and after startup with the snapshot that was loaded.
+    /// Assumes snapshots only move forward (as Raft's do): a file newer than
+    /// `current` is taken for an orphan.
     @discardableResult
     public func prune(current: WALSnapshot) throws(StorageError) -> [String] {
         guard fileSystem.exists(directory) else { return [] }
