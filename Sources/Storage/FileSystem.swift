@@ -17,15 +17,15 @@ public enum FileOpenMode: Sendable, Equatable {
 /// Durability contract (the POSIX model the implementations honour):
 /// - Data written to a file is durable only after `DurableFile.sync()` on
 ///   that file returns. Before that, a crash may keep none, some or all of
-///   it, and a partially kept write may be torn (a prefix survives, the rest
-///   is old content or garbage).
+///   it, in any order at sector granularity, and a partially kept write may
+///   be torn (a prefix survives, the rest is old content or garbage).
 /// - A directory entry change (create, rename, remove, mkdir) is durable
 ///   only after `syncDirectory` on the parent directory returns. Before
 ///   that, a crash may undo it. Syncing a file never makes its name durable.
 /// - `rename` is atomic: after a crash the target name refers to either the
 ///   old file or the new one, never a mix.
-/// - Calls are not reordered with respect to each other by the caller's
-///   thread; "durable" only ever means "survives power loss".
+/// - A call's effect is visible to later calls at once (read-your-writes);
+///   "durable" only ever means "survives power loss".
 ///
 /// Implementations are used by one task at a time; they are not required to
 /// be `Sendable`.
