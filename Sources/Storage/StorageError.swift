@@ -23,6 +23,10 @@ public enum StorageError: Error, Equatable, Sendable, CustomStringConvertible {
     case corruptWAL(file: String, offset: Int, reason: String)
     /// The snapshot marker the caller asked to open from is not in the log.
     case snapshotMarkerNotFound(index: UInt64, term: UInt64)
+    /// The caller asked for the whole log (no snapshot) but its oldest
+    /// segments were released after a snapshot: the entries before
+    /// `firstSegment` exist only in a snapshot, which must be loaded.
+    case snapshotRequired(directory: String, firstSegment: String)
     /// A caller asked to append something the format cannot hold.
     case invalidRecord(reason: String)
     /// An earlier write or sync failed; the log's on-disk state is unknown
@@ -58,6 +62,9 @@ public enum StorageError: Error, Equatable, Sendable, CustomStringConvertible {
                 + StorageError.operatorAdvice
         case let .snapshotMarkerNotFound(index, term):
             return "write-ahead log has no snapshot marker for index \(index) term \(term)"
+        case let .snapshotRequired(directory, firstSegment):
+            return "write-ahead log in \(directory) starts at \(firstSegment) (older segments were released "
+                + "after a snapshot) but no usable snapshot was given. " + StorageError.operatorAdvice
         case let .invalidRecord(reason):
             return "invalid write-ahead log record: \(reason)"
         case let .walFailed(cause):

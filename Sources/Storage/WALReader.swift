@@ -48,11 +48,18 @@ struct WALReader {
         var latestState: [UInt8: WALRecord]
     }
 
-    func read(from snapshot: WALSnapshot?) throws(StorageError) -> Result {
+    /// Reads every segment. With `snapshot` nil, the log must still start at
+    /// segment 0 unless `allowReleasedStart` (for listing markers only).
+    func read(from snapshot: WALSnapshot?, allowReleasedStart: Bool = false) throws(StorageError) -> Result {
         guard fileSystem.exists(directory) else { throw .walNotFound(directory: directory) }
         let names = try fileSystem.listDirectory(directory)
         let segmentNames = names.compactMap(SegmentName.init(parsing:)).sorted()
         guard let first = segmentNames.first else { throw .walNotFound(directory: directory) }
+        // Reading "from the beginning" is only complete if the beginning is
+        // still there (etcd likewise needs segment 0 for an empty snapshot).
+        if snapshot == nil && first.sequence != 0 && !allowReleasedStart {
+            throw .snapshotRequired(directory: directory, firstSegment: first.fileName)
+        }
         for (position, name) in segmentNames.enumerated() where name.sequence != first.sequence &+ UInt64(position) {
             throw .corruptWAL(
                 file: Path.join(directory, name.fileName), offset: 0,

@@ -97,8 +97,10 @@ public final class WriteAheadLog {
     /// holds from `snapshot` on (see `WALContents.records`). Verifies every
     /// segment; cuts off a torn tail in the last segment (and re-zeroes the
     /// space after it); removes leftover temporary segments. Throws
-    /// `.corruptWAL` (file, offset, advice) for damage anywhere else, and
-    /// `.snapshotMarkerNotFound` if `snapshot` is given but not in the log.
+    /// `.corruptWAL` (file, offset, advice) for damage anywhere else,
+    /// `.snapshotMarkerNotFound` if `snapshot` is given but not in the log,
+    /// and `.snapshotRequired` if `snapshot` is nil but segments were
+    /// released (the log no longer starts at the beginning).
     public static func open(
         directory: String, fileSystem: any FileSystem, options: WALOptions = WALOptions(),
         from snapshot: WALSnapshot? = nil
@@ -136,6 +138,16 @@ public final class WriteAheadLog {
         from snapshot: WALSnapshot? = nil
     ) throws(StorageError) -> WALContents {
         try WALReader(fileSystem: fileSystem, directory: directory, options: options).read(from: snapshot).contents
+    }
+
+    /// The snapshot markers in a log, oldest first, verified as `read`
+    /// verifies (etcd's ValidSnapshotEntries). Startup uses them to pick the
+    /// newest snapshot file the log agrees with, before opening from it.
+    public static func snapshotMarkers(
+        directory: String, fileSystem: any FileSystem, options: WALOptions = WALOptions()
+    ) throws(StorageError) -> [WALSnapshot] {
+        try WALReader(fileSystem: fileSystem, directory: directory, options: options)
+            .read(from: nil, allowReleasedStart: true).contents.snapshots
     }
 
     // MARK: Writing

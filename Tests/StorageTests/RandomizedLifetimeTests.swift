@@ -36,7 +36,7 @@ import Testing
         let store = SnapshotStore(directory: snapDirectory, fileSystem: fs, retain: 2)
         let wal: WriteAheadLog
         if WriteAheadLog.exists(directory: walDirectory, fileSystem: fs) {
-            let markers = Set(try WriteAheadLog.read(directory: walDirectory, fileSystem: fs, options: smallSegments).snapshots)
+            let markers = Set(try WriteAheadLog.snapshotMarkers(directory: walDirectory, fileSystem: fs, options: smallSegments))
             let snapshot = try store.loadNewest(where: markers.contains).snapshot
             wal = try WriteAheadLog.open(
                 directory: walDirectory, fileSystem: fs, options: smallSegments, from: snapshot?.marker).log
@@ -77,7 +77,7 @@ import Testing
             return Model(serial: model.serial)
         }
         let store = SnapshotStore(directory: snapDirectory, fileSystem: fs, retain: 2)
-        let markers = Set(try WriteAheadLog.read(directory: walDirectory, fileSystem: fs, options: smallSegments).snapshots)
+        let markers = Set(try WriteAheadLog.snapshotMarkers(directory: walDirectory, fileSystem: fs, options: smallSegments))
         let snapshot = try store.loadNewest(where: markers.contains).snapshot
         let contents = try WriteAheadLog.read(
             directory: walDirectory, fileSystem: fs, options: smallSegments, from: snapshot?.marker)

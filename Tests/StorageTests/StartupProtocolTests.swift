@@ -43,7 +43,7 @@ import Testing
             return
         }
         let store = SnapshotStore(directory: snapDirectory, fileSystem: fs, retain: 2)
-        let markers = Set(try WriteAheadLog.read(directory: walDirectory, fileSystem: fs, options: smallSegments).snapshots)
+        let markers = Set(try WriteAheadLog.snapshotMarkers(directory: walDirectory, fileSystem: fs, options: smallSegments))
         let loaded = try store.loadNewest(where: markers.contains)
         #expect(loaded.broken.isEmpty, "\(context)")
         let snapshot = loaded.snapshot

@@ -154,6 +154,13 @@ import Testing
         #expect(contents.snapshots.contains(snapshot))
         #expect(contents.records.filter { $0.index != 0 } == written.filter { $0.index > snapshot.index })
         #expect(contents.records.filter { $0.index == 0 }.last == written.filter { $0.index == 0 }.last)
+        // Without a snapshot the released log is incomplete: refused.
+        do {
+            _ = try WriteAheadLog.read(directory: walDirectory, fileSystem: fs, options: smallSegments)
+            Issue.record("read a released log without a snapshot")
+        } catch {
+            guard case .snapshotRequired = error else { Issue.record("\(error)"); return }
+        }
         #expect(throws: StorageError.snapshotMarkerNotFound(index: 3, term: 1)) {
             try WriteAheadLog.read(
                 directory: walDirectory, fileSystem: fs, options: smallSegments,
