@@ -7,6 +7,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "swift-etcd", targets: ["swift-etcd"]),
+        .executable(name: "raft-sim", targets: ["raft-sim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/grpc/grpc-swift-2", exact: "2.4.3"),
@@ -15,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3"),
     ],
     targets: [
         // Pure consensus core: no I/O, clocks, threads or ambient randomness.
@@ -27,11 +29,11 @@ let package = Package(
         .target(
             name: "EtcdServer",
             dependencies: [
-                // Raft and Storage join when the node replicates and persists
-                // (issues 5 and 6); until then the member is in memory only.
-                "MVCC",
+                "Raft", "Storage", "MVCC",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         // etcd's v3 gRPC services: thin adapters plus the generated code.
@@ -55,8 +57,21 @@ let package = Package(
             ]
         ),
         .target(name: "RaftTestSupport", dependencies: ["Raft"]),
+        // Seeded whole-cluster Raft simulator: `swift run raft-sim --seeds N`.
+        .executableTarget(name: "raft-sim", dependencies: ["Raft", "RaftTestSupport"]),
         .testTarget(name: "RaftTests", dependencies: ["Raft", "RaftTestSupport"]),
         .testTarget(name: "MVCCTests", dependencies: ["MVCC"]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage"]),
+        .testTarget(
+            name: "TransportTests",
+            dependencies: [
+                "EtcdServer", "Raft",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [

@@ -1,13 +1,15 @@
-/// Periodic work: catching up lagging watchers, progress notifications and
-/// lease expiry. Time enters the server only here.
+/// Periodic work: Raft ticks, catching up lagging watchers, progress
+/// notifications and lease expiry. Time enters the server only here.
 extension EtcdServer {
-    /// Runs until cancelled.
-    public func runBackgroundTasks(progressInterval: Duration) async {
-        let tick = Duration.milliseconds(100)
+    /// Starts the member and runs its timers until cancelled.
+    public func run(progressInterval: Duration) async {
+        startRaft()
+        let tick = Duration.milliseconds(max(1, config.heartbeatIntervalMs))
         var sinceProgress = Duration.zero
         var sinceLeaseCheck = Duration.zero
         while !Task.isCancelled {
             do { try await Task.sleep(for: tick) } catch { return }
+            tickRaft()
             syncWatchers()
             sinceProgress += tick
             if sinceProgress >= progressInterval {

@@ -1,9 +1,9 @@
 import MVCC
 
-/// Leases. Grant and revoke change the store (and will go through Raft);
-/// keep-alives renew on the member that holds the lessor's primary role.
+/// Leases. Grant and revoke go through Raft like any write; keep-alives
+/// renew on the leader, whose lessor is the primary one.
 extension EtcdServer {
-    public func leaseGrant(id requestedID: Int64, ttl: Int64) throws(EtcdError) -> (Lease, ResponseHeader) {
+    public func leaseGrant(id requestedID: Int64, ttl: Int64) async throws(EtcdError) -> (Lease, ResponseHeader) {
         var id = requestedID
         // etcd picks a positive ID when the client leaves it to the server.
         var attempts = 0
@@ -11,29 +11,24 @@ extension EtcdServer {
             id = Int64(bitPattern: idGenerator.next() & UInt64(Int64.max))
             attempts += 1
         }
-        do {
-            let lease = try store.grantLease(id: id, ttl: ttl)
-            return (lease, header(revision: store.currentRevision))
-        } catch {
-            throw EtcdError(error)
+        if ttl > Lessor.maxTTL { throw .leaseTTLTooLarge }
+        guard case .leaseGrant(let lease, let revision) = try await propose(.leaseGrant(id: id, ttl: ttl)) else {
+            throw .stopped
         }
+        return (lease, header(revision: revision))
     }
 
-    public func leaseRevoke(_ id: Int64) throws(EtcdError) -> ResponseHeader {
-        do {
-            let (revision, events) = try store.revokeLease(id)
-            publish(events)
-            return header(revision: revision)
-        } catch {
-            throw EtcdError(error)
-        }
+    public func leaseRevoke(_ id: Int64) async throws(EtcdError) -> ResponseHeader {
+        if stateMachine.store.lessor.lookup(id) == nil { throw .leaseNotFound }
+        guard case .leaseRevoke(let revision) = try await propose(.leaseRevoke(id: id)) else { throw .stopped }
+        return header(revision: revision)
     }
 
     /// A keep-alive: returns the lease's TTL, now renewed.
     public func leaseRenew(_ id: Int64) throws(EtcdError) -> (ttl: Int64, header: ResponseHeader) {
         do {
-            let ttl = try store.renewLease(id)
-            return (ttl, header(revision: store.currentRevision))
+            let ttl = try stateMachine.store.renewLease(id)
+            return (ttl, header(revision: stateMachine.store.currentRevision))
         } catch {
             throw EtcdError(error)
         }
@@ -41,28 +36,28 @@ extension EtcdServer {
 
     public func leaseTimeToLive(_ id: Int64, keys: Bool) throws(EtcdError) -> (LeaseTimeToLive, ResponseHeader) {
         do {
-            let ttl = try store.leaseTimeToLive(id, keys: keys)
-            return (ttl, header(revision: store.currentRevision))
+            let ttl = try stateMachine.store.leaseTimeToLive(id, keys: keys)
+            return (ttl, header(revision: stateMachine.store.currentRevision))
         } catch {
             throw EtcdError(error)
         }
     }
 
     public func leaseList() -> ([Int64], ResponseHeader) {
-        (store.leases().map(\.id).sorted(), header(revision: store.currentRevision))
+        (stateMachine.store.leases().map(\.id).sorted(), header(revision: stateMachine.store.currentRevision))
     }
 
-    /// Revokes what the lessor reports expired. Only the lessor's primary
-    /// (the leader, once Raft is in) reports anything.
+    /// Proposes the revocation of what the lessor reports expired. Only the
+    /// leader's lessor is primary, so only the leader reports anything; the
+    /// revoke is then applied by every member in log order.
     func revokeExpiredLeases() {
-        for id in store.expiredLeases() {
-            do {
-                let (_, events) = try store.revokeLease(id)
-                publish(events)
-                logger.info("revoked expired lease", metadata: ["lease-id": "\(String(id, radix: 16))"])
-            } catch {
-                // Already revoked by a client between report and revoke.
-                continue
+        guard raft.lead == memberID else { return }
+        for id in stateMachine.store.expiredLeases() {
+            logger.info("revoking expired lease", metadata: ["lease-id": "\(hex(UInt64(bitPattern: id)))"])
+            Task {
+                // A client may have revoked it first; the lessor reports it
+                // again later if it is still there.
+                _ = try? await self.propose(.leaseRevoke(id: id))
             }
         }
     }

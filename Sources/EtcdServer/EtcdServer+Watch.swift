@@ -24,7 +24,7 @@ extension EtcdServer {
     }
 
     public func createWatch(_ request: WatchCreateRequest, on stream: WatchStreamID) {
-        _ = watchHub.createWatcher(request, on: stream, history: store)
+        _ = watchHub.createWatcher(request, on: stream, history: stateMachine.store)
         wakeWatchStreams()
     }
 
@@ -44,13 +44,13 @@ extension EtcdServer {
         let responses = watchHub.drain(stream, maxResponses: Self.watchDrainBatch)
         logger.trace("drained", metadata: ["stream": "\(stream)", "responses": "\(responses.count)", "pending": "\(watchHub.pendingResponseCount(stream))"])
         if watchHub.pendingResponseCount(stream) > 0 { watchSignals[stream]?.yield(()) }
-        return (responses, header(revision: store.currentRevision))
+        return (responses, header(revision: stateMachine.store.currentRevision))
     }
 
     /// Moves lagging watchers forward from history; run periodically.
     func syncWatchers() {
         guard watchHub.unsyncedWatcherCount > 0 else { return }
-        let report = watchHub.syncUnsynced(history: store)
+        let report = watchHub.syncUnsynced(history: stateMachine.store)
         logger.debug(
             "synced watchers",
             metadata: [
@@ -68,7 +68,7 @@ extension EtcdServer {
     /// Hands a write's events to the watchers (all of one revision at once).
     func publish(_ events: [Event]) {
         guard !events.isEmpty else { return }
-        watchHub.notify(events: events, revision: store.currentRevision)
+        watchHub.notify(events: events, revision: stateMachine.store.currentRevision)
         wakeWatchStreams()
     }
 

@@ -1,52 +1,77 @@
 import Logging
 import MVCC
+import Raft
 
-/// One etcd member. It owns the store and is the only place that changes it:
-/// every write goes through `apply`, in order, which is where Raft's commit
-/// order will slot in (a write is then proposed, committed, and applied here).
+/// One etcd member. It owns the Raft node and the replicated state machine
+/// and is the only place either changes: a write is proposed to Raft,
+/// persisted, committed, and applied here in log order; the proposer is
+/// resumed with the result of applying its own entry.
 public actor EtcdServer {
     public nonisolated let config: ServerConfig
     public nonisolated let memberID: UInt64
     public nonisolated let clusterID: UInt64
     let logger: Logger
-    var store = KVStore()
+
+    var raft: RaftNode
+    let raftStorage: MemoryStorage
+    let persistence: any RaftPersistence
+    var stateMachine = StateMachine()
     var members: [Member]
-    /// Watchers of every gRPC Watch stream, fed after each write.
+
+    /// Proposers waiting for their entry to be applied, by request ID.
+    var proposals: [UInt64: PendingProposal] = [:]
+    /// Linearizable reads waiting for a read index, then for it to be applied.
+    var reads = PendingReads()
+    var readyScheduled = false
+    var started = false
+
+    /// Watchers of every gRPC Watch stream, fed after each applied write.
     var watchHub: WatchHub
     /// Wakes the sender of a watch stream when its queue gains responses.
     var watchSignals: [WatchStreamID: AsyncStream<Void>.Continuation] = [:]
-    /// Chooses IDs for leases granted without one (etcd's request ID scheme).
+    /// Chooses request and lease IDs (etcd's scheme: member bits + time + counter).
     var idGenerator: IDGenerator
-    /// Raft term the answers were served in. A lone in-memory member never
-    /// holds an election, so it stays at the bootstrap term.
-    var raftTerm: UInt64 = 1
 
     /// The etcd API version this server speaks and reports in Status.
     public static let apiVersion = "3.4.23"
 
     public init(config: ServerConfig, logger: Logger) {
+        self.init(config: config, logger: logger, persistence: InMemoryPersistence())
+    }
+
+    init(config: ServerConfig, logger: Logger, persistence: any RaftPersistence) {
         self.config = config
         self.logger = logger
+        self.persistence = persistence
         let members = config.initialMembers()
         self.members = members
-        self.memberID = members.first(where: { $0.name == config.name })?.id ?? 0
+        let memberID = members.first(where: { $0.name == config.name })?.id ?? 0
+        self.memberID = memberID
         self.clusterID = ClusterIdentity.clusterID(memberIDs: members.map(\.id))
         self.watchHub = WatchHub(currentRevision: 1)
         self.idGenerator = IDGenerator(memberID: memberID, now: .now)
+
+        let storage = MemoryStorage(bootstrapVoters: members.map(\.id))
+        self.raftStorage = storage
+        var raftConfig = RaftConfig(id: memberID, randomSeed: memberID ^ UInt64(WallClock.millisecondsSinceEpoch()))
+        raftConfig.electionTick = max(2, config.electionTimeoutMs / max(1, config.heartbeatIntervalMs))
+        raftConfig.heartbeatTick = 1
+        self.raft = RaftNode(config: raftConfig, storage: storage)
         logger.info(
             "starting member",
             metadata: [
-                "local-member-id": "\(String(memberID, radix: 16))",
-                "cluster-id": "\(String(clusterID, radix: 16))",
+                "local-member-id": "\(hex(memberID))", "cluster-id": "\(hex(clusterID))",
+                "heartbeat": "\(config.heartbeatIntervalMs)ms", "election": "\(config.electionTimeoutMs)ms",
             ])
     }
 
     // MARK: Reads
 
-    public func range(_ request: RangeRequest) throws(EtcdError) -> (RangeResponse, ResponseHeader) {
+    public func range(_ request: RangeRequest) async throws(EtcdError) -> (RangeResponse, ResponseHeader) {
         try RequestValidation.check(request)
+        if !request.serializable { try await linearizableReadBarrier() }
         do {
-            let response = try store.range(request)
+            let response = try stateMachine.store.range(request)
             return (response, header(revision: response.revision))
         } catch {
             throw EtcdError(error)
@@ -55,53 +80,46 @@ public actor EtcdServer {
 
     // MARK: Writes
 
-    public func put(_ request: PutRequest) throws(EtcdError) -> (PutResponse, ResponseHeader) {
+    public func put(_ request: PutRequest) async throws(EtcdError) -> (PutResponse, ResponseHeader) {
         try RequestValidation.check(request)
-        try checkSize(request.key.count + request.value.count)
-        do {
-            let (response, events) = try store.put(request)
-            publish(events)
-            return (response, header(revision: response.revision))
-        } catch {
-            throw EtcdError(error)
-        }
-    }
-
-    public func deleteRange(_ request: DeleteRangeRequest) throws(EtcdError) -> (DeleteRangeResponse, ResponseHeader) {
-        try RequestValidation.check(request)
-        try checkSize(request.key.count + request.rangeEnd.count)
-        let (response, events) = store.deleteRange(request)
-        publish(events)
+        guard case .put(let response) = try await propose(.put(request)) else { throw .stopped }
         return (response, header(revision: response.revision))
     }
 
-    public func txn(_ request: TxnRequest) throws(EtcdError) -> (TxnResponse, ResponseHeader) {
-        try RequestValidation.check(request, maxTxnOps: config.maxTxnOps)
-        try RequestValidation.checkOverlaps(request)
-        try checkSize(request.approximateSize)
-        do {
-            let (response, events) = try store.txn(request)
-            publish(events)
-            return (response, header(revision: response.revision))
-        } catch {
-            throw EtcdError(error)
-        }
+    public func deleteRange(_ request: DeleteRangeRequest) async throws(EtcdError) -> (DeleteRangeResponse, ResponseHeader) {
+        try RequestValidation.check(request)
+        guard case .deleteRange(let response) = try await propose(.deleteRange(request)) else { throw .stopped }
+        return (response, header(revision: response.revision))
     }
 
-    public func compact(_ request: CompactionRequest) throws(EtcdError) -> ResponseHeader {
-        do {
-            try store.compact(request.revision)
-            logger.info("compacted", metadata: ["compact-revision": "\(request.revision)"])
-            return header(revision: store.currentRevision)
-        } catch {
-            throw EtcdError(error)
+    public func txn(_ request: TxnRequest) async throws(EtcdError) -> (TxnResponse, ResponseHeader) {
+        try RequestValidation.check(request, maxTxnOps: config.maxTxnOps)
+        try RequestValidation.checkOverlaps(request)
+        if request.isReadOnly {
+            // etcd serves read-only transactions without a log entry.
+            // Applied to the live store: it writes nothing, so no revision,
+            // no events, and no copy of the store.
+            try await linearizableReadBarrier()
+            guard case .txn(let response) = stateMachine.apply(.txn(request)).0 else { throw .stopped }
+            return (response, header(revision: response.revision))
         }
+        guard case .txn(let response) = try await propose(.txn(request)) else { throw .stopped }
+        return (response, header(revision: response.revision))
+    }
+
+    public func compact(_ request: CompactionRequest) async throws(EtcdError) -> ResponseHeader {
+        // Answer compacted/future at once, as etcd checks before proposing.
+        if request.revision > stateMachine.store.currentRevision { throw .futureRevision }
+        if request.revision <= stateMachine.store.compactedRevision { throw .compacted }
+        guard case .compact(let revision) = try await propose(.compact(request)) else { throw .stopped }
+        logger.info("compacted", metadata: ["compact-revision": "\(request.revision)"])
+        return header(revision: revision)
     }
 
     // MARK: Cluster and status
 
     public func memberList() -> ([Member], ResponseHeader) {
-        (members.sorted { $0.id < $1.id }, header(revision: store.currentRevision))
+        (members.sorted { $0.id < $1.id }, header(revision: stateMachine.store.currentRevision))
     }
 
     public struct Status: Sendable {
@@ -117,25 +135,21 @@ public actor EtcdServer {
     }
 
     public func status() -> Status {
-        // Without Raft each write is one applied entry after bootstrap.
-        let index = UInt64(max(store.currentRevision, 1))
+        let size = stateMachine.store.approximateSize()
         return Status(
-            header: header(revision: store.currentRevision), version: Self.apiVersion,
-            dbSize: 0, leader: memberID, raftIndex: index, raftTerm: raftTerm,
-            raftAppliedIndex: index, dbSizeInUse: 0, isLearner: false)
+            header: header(revision: stateMachine.store.currentRevision), version: Self.apiVersion,
+            dbSize: size, leader: raft.lead, raftIndex: raft.committedIndex, raftTerm: raft.term,
+            raftAppliedIndex: raft.appliedIndex, dbSizeInUse: size, isLearner: false)
     }
 
     // MARK: Helpers
 
     func header(revision: Int64) -> ResponseHeader {
-        ResponseHeader(clusterID: clusterID, memberID: memberID, revision: revision, raftTerm: raftTerm)
-    }
-
-    /// etcd refuses a write whose Raft entry would exceed `--max-request-bytes`.
-    private func checkSize(_ bytes: Int) throws(EtcdError) {
-        if bytes > config.maxRequestBytes { throw .requestTooLarge }
+        ResponseHeader(clusterID: clusterID, memberID: memberID, revision: revision, raftTerm: raft.term)
     }
 }
+
+func hex(_ id: UInt64) -> String { String(id, radix: 16) }
 
 extension EtcdError {
     /// The store's failures as etcd reports them.
@@ -152,22 +166,14 @@ extension EtcdError {
 }
 
 extension TxnRequest {
-    /// Bytes of keys and values the transaction carries: what dominates the
-    /// size of its Raft entry.
-    var approximateSize: Int {
-        var total = 0
-        for c in compare {
-            total += c.key.count + c.rangeEnd.count
-            if case .value(let v) = c.target { total += v.count }
-        }
-        for op in success + failure {
+    /// Whether every op (recursively) only reads.
+    var isReadOnly: Bool {
+        (success + failure).allSatisfy { op in
             switch op {
-            case .range(let r): total += r.key.count + r.rangeEnd.count
-            case .put(let p): total += p.key.count + p.value.count
-            case .deleteRange(let d): total += d.key.count + d.rangeEnd.count
-            case .txn(let t): total += t.approximateSize
+            case .range: true
+            case .put, .deleteRange: false
+            case .txn(let t): t.isReadOnly
             }
         }
-        return total
     }
 }
