@@ -15,6 +15,9 @@ extension EtcdServer {
     func startRaft() {
         guard !started else { return }
         started = true
+        // Apply the membership entries first: a node campaigns only once it
+        // knows it is a voter.
+        processReady()
         if members.count == 1 { raft.campaign() }
         processReady()
     }

@@ -35,23 +35,51 @@ public actor EtcdServer {
     /// The etcd API version this server speaks and reports in Status.
     public static let apiVersion = "3.4.23"
 
+    /// A member that keeps everything in memory (tests; nothing survives).
     public init(config: ServerConfig, logger: Logger) {
-        self.init(config: config, logger: logger, persistence: InMemoryPersistence())
+        let members = config.initialMembers()
+        let memberID = members.first(where: { $0.name == config.name })?.id ?? 0
+        self.init(
+            config: config, logger: logger, persistence: InMemoryPersistence(),
+            storage: MemoryStorage(bootstrapVoters: members.map(\.id)), memberID: memberID,
+            clusterID: ClusterIdentity.clusterID(memberIDs: members.map(\.id)), members: members)
     }
 
-    init(config: ServerConfig, logger: Logger, persistence: any RaftPersistence) {
+    /// A member whose Raft log lives in `config.dataDir`: created with the
+    /// bootstrap log on first start, recovered on every later one.
+    public static func open(config: ServerConfig, logger: Logger) throws -> EtcdServer {
+        let members = config.initialMembers()
+        let memberID = members.first(where: { $0.name == config.name })?.id ?? 0
+        let identity = DiskPersistence.Identity(
+            memberID: memberID, clusterID: ClusterIdentity.clusterID(memberIDs: members.map(\.id)))
+        let recovered = try DiskPersistence.open(
+            dataDir: config.dataDir, newIdentity: identity, voters: members.map(\.id))
+        if recovered.restarted {
+            logger.info(
+                "restarting member from its data directory",
+                metadata: [
+                    "data-dir": "\(config.dataDir)", "local-member-id": "\(hex(recovered.identity.memberID))",
+                    "last-index": "\(recovered.storage.lastIndex())",
+                    "commit-index": "\(recovered.storage.hardState.commit)",
+                ])
+        }
+        return EtcdServer(
+            config: config, logger: logger, persistence: recovered.persistence, storage: recovered.storage,
+            memberID: recovered.identity.memberID, clusterID: recovered.identity.clusterID, members: members)
+    }
+
+    init(
+        config: ServerConfig, logger: Logger, persistence: any RaftPersistence, storage: MemoryStorage,
+        memberID: UInt64, clusterID: UInt64, members: [Member]
+    ) {
         self.config = config
         self.logger = logger
         self.persistence = persistence
-        let members = config.initialMembers()
         self.members = members
-        let memberID = members.first(where: { $0.name == config.name })?.id ?? 0
         self.memberID = memberID
-        self.clusterID = ClusterIdentity.clusterID(memberIDs: members.map(\.id))
+        self.clusterID = clusterID
         self.watchHub = WatchHub(currentRevision: 1)
         self.idGenerator = IDGenerator(memberID: memberID, now: .now)
-
-        let storage = MemoryStorage(bootstrapVoters: members.map(\.id))
         self.raftStorage = storage
         var raftConfig = RaftConfig(id: memberID, randomSeed: memberID ^ UInt64(WallClock.millisecondsSinceEpoch()))
         raftConfig.electionTick = max(2, config.electionTimeoutMs / max(1, config.heartbeatIntervalMs))

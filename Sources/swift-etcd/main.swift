@@ -46,7 +46,18 @@ logger.info(
         "advertise-client-urls": "\(config.advertiseClientURLs.map(\.description).joined(separator: ","))",
     ])
 
-let server = EtcdServer(config: config, logger: logger)
+let server: EtcdServer
+do {
+    server = try EtcdServer.open(config: config, logger: logger)
+} catch {
+    logger.critical(
+        "cannot open the data directory",
+        metadata: [
+            "data-dir": "\(config.dataDir)", "error": "\(error)",
+            "hint": "check that --data-dir is writable and belongs to this member; a corrupt member can be restored from a snapshot or removed from the cluster and re-added",
+        ])
+    exit(1)
+}
 do {
     try await ClientServer(server: server, logger: logger).run()
 } catch {

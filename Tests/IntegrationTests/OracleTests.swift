@@ -183,17 +183,15 @@ struct OracleScript {
 }
 
 /// Erases what legitimately differs between two servers: member and cluster
-/// IDs, Raft terms, timestamps, client UUIDs and latencies.
+/// IDs, timestamps, client UUIDs, lease IDs, remaining TTLs and latencies.
 enum Normalizer {
     private static let rules: [(String, String)] = [
         (#""ts":"[^"]*""#, #""ts":"TS""#),
         (#"endpoint://client-[0-9a-f-]+/"#, "endpoint://client-ID/"),
         (#""cluster_id":[0-9]+"#, #""cluster_id":ID"#),
         (#""member_id":[0-9]+"#, #""member_id":ID"#),
-        (#""raft_term":[0-9]+"#, #""raft_term":TERM"#),
         (#""ClusterID" : [0-9]+"#, #""ClusterID" : ID"#),
         (#""MemberID" : [0-9]+"#, #""MemberID" : ID"#),
-        (#""RaftTerm" : [0-9]+"#, #""RaftTerm" : TERM"#),
         (#"took = [0-9.]+[a-zµ]*"#, "took = T"),
         (#"\b[0-9a-f]{16}\b"#, "HEXID"),
         (#""ID":[0-9]+"#, #""ID":ID"#),

@@ -13,11 +13,12 @@ final class EtcdNode: @unchecked Sendable {
 
     var endpoint: String { "127.0.0.1:\(clientPort)" }
 
-    init(kind: Kind, clientPort: Int, peerPort: Int, name: String = "n1") throws {
+    /// Starts a node; with `dataDir`, on that existing directory (a restart).
+    init(kind: Kind, clientPort: Int, peerPort: Int, name: String = "n1", dataDir existing: URL? = nil) throws {
         self.kind = kind
         self.clientPort = clientPort
         self.peerPort = peerPort
-        dataDir = try Paths.makeTempDirectory("oracle-\(kind.rawValue)")
+        dataDir = try existing ?? Paths.makeTempDirectory("oracle-\(kind.rawValue)")
         let binary: String
         switch kind {
         case .etcd: binary = Paths.etcd
@@ -69,11 +70,20 @@ final class EtcdNode: @unchecked Sendable {
 
     var log: String { process.log }
 
+    /// `kill -9`: the process dies at once, its data directory stays.
+    func crash() {
+        keepData = true
+        process.stop()
+    }
+
+    /// Set once the node crashed: its directory is handed to a restart.
+    private var keepData = false
+
     /// Stops the server and removes its data directory (kept, with the
     /// server's log, when `SWIFT_ETCD_KEEP_DATA` is set).
     func stop() {
         process.stop()
-        if ProcessInfo.processInfo.environment["SWIFT_ETCD_KEEP_DATA"] == nil {
+        if !keepData && ProcessInfo.processInfo.environment["SWIFT_ETCD_KEEP_DATA"] == nil {
             try? FileManager.default.removeItem(at: dataDir)
         }
     }
