@@ -24,7 +24,7 @@ public struct ClientServer: Sendable {
             MaintenanceService(server: server),
         ]
         try await withThrowingDiscardingTaskGroup { group in
-            group.addTask { await server.run(progressInterval: config.watchProgressNotifyInterval) }
+            group.addTask { try await server.run(progressInterval: config.watchProgressNotifyInterval) }
             for url in config.listenClientURLs {
                 let transport = HTTP2ServerTransport.Posix(
                     address: .ipv4(host: url.host == "localhost" ? "127.0.0.1" : url.host, port: url.port),

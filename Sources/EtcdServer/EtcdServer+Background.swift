@@ -2,8 +2,12 @@
 /// notifications and lease expiry. Time enters the server only here.
 extension EtcdServer {
     /// Starts the member and runs its timers until cancelled.
-    public func run(progressInterval: Duration) async {
+    public func run(progressInterval: Duration) async throws {
         startRaft()
+        if transport != nil {
+            try await startPeers()
+            Task { await self.consumePeers() }
+        }
         let tick = Duration.milliseconds(max(1, config.heartbeatIntervalMs))
         var sinceProgress = Duration.zero
         var sinceLeaseCheck = Duration.zero

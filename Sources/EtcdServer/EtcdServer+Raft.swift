@@ -138,10 +138,10 @@ extension EtcdServer {
         for entry in ready.committedEntries { apply(entry) }
     }
 
-    /// Messages for other members. A single member sends none.
+    /// Messages for other members (a single member has none to send).
     func send(_ messages: [Message]) {
         guard !messages.isEmpty else { return }
-        logger.debug("dropping messages: no peer transport yet", metadata: ["count": "\(messages.count)"])
+        transport?.send(messages)
     }
 
     private func apply(_ entry: Entry) {

@@ -23,6 +23,8 @@ public actor EtcdServer {
     /// Linearizable reads waiting for a read index, then for it to be applied.
     var reads = PendingReads()
     var readyScheduled = false
+    /// Carries Raft messages to the other members (nil when alone).
+    let transport: PeerTransport?
     var started = false
 
     /// Watchers of every gRPC Watch stream, fed after each applied write.
@@ -85,6 +87,8 @@ public actor EtcdServer {
         raftConfig.electionTick = max(2, config.electionTimeoutMs / max(1, config.heartbeatIntervalMs))
         raftConfig.heartbeatTick = 1
         self.raft = RaftNode(config: raftConfig, storage: storage)
+        self.transport = Self.makeTransport(
+            config: config, memberID: memberID, clusterID: clusterID, members: members, logger: logger)
         logger.info(
             "starting member",
             metadata: [

@@ -154,10 +154,6 @@ final class EtcdFlags {
         if !config.initialCluster.isEmpty && !config.initialCluster.contains(where: { $0.name == config.name }) {
             return "couldn't find local name \"\(config.name)\" in the initial cluster configuration"
         }
-        if config.initialMembers().count > 1 {
-            return "multi-member clusters need Raft replication, which this swift-etcd build does not have yet; "
-                + "start a single member (--initial-cluster with one entry, or scripts/cluster.sh start --single)"
-        }
         return nil
     }
 }

@@ -1,0 +1,61 @@
+import Logging
+import NIOPosix
+import Raft
+
+/// Talking to the other members: Raft messages out through the peer
+/// transport, messages and transport events in.
+extension EtcdServer {
+    /// The transport for a cluster of several members (nil for one).
+    static func makeTransport(
+        config: ServerConfig, memberID: UInt64, clusterID: UInt64, members: [Member], logger: Logger
+    ) -> PeerTransport? {
+        guard members.count > 1, let listen = config.listenPeerURLs.first else { return nil }
+        var peers: [NodeID: PeerAddress] = [:]
+        for member in members where member.id != memberID {
+            guard let url = member.peerURLs.first, case .success(let parsed) = EndpointURL.parse(url) else { continue }
+            peers[member.id] = PeerAddress(host: parsed.host, port: parsed.port)
+        }
+        return PeerTransport(
+            localID: memberID, clusterID: clusterID,
+            listenAddress: PeerAddress(host: listen.host == "localhost" ? "127.0.0.1" : listen.host, port: listen.port),
+            peers: peers, logger: logger, eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
+    }
+
+    /// Binds the peer listener (a port in use is an error for the caller).
+    func startPeers() async throws {
+        guard let transport else { return }
+        try await transport.start()
+        logger.info("listening for peers", metadata: ["address": "\(config.listenPeerURLs.first.map(\.description) ?? "")"])
+    }
+
+    /// Consumes what peers send, until cancelled.
+    func consumePeers() async {
+        guard let transport else { return }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await message in transport.incoming { await self.receive(message) }
+            }
+            group.addTask {
+                for await event in transport.events { await self.peerEvent(event) }
+            }
+        }
+    }
+
+    func receive(_ message: Message) {
+        do {
+            try raft.step(message)
+        } catch {
+            logger.debug("ignored peer message", metadata: ["from": "\(hex(message.from))", "error": "\(error)"])
+        }
+        scheduleReady()
+    }
+
+    func peerEvent(_ event: PeerEvent) {
+        switch event {
+        case .unreachable(let peer): raft.reportUnreachable(peer)
+        case .snapshotSent(let peer, let failed): raft.reportSnapshot(to: peer, failed: failed)
+        case .active, .rejected: break
+        }
+        scheduleReady()
+    }
+}
