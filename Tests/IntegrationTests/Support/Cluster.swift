@@ -1,0 +1,94 @@
+import Foundation
+
+/// A cluster of real server processes on 127.0.0.1, each started with
+/// etcd's flags and stopped by PID.
+final class TestCluster: @unchecked Sendable {
+    struct Spec {
+        var name: String
+        var clientPort: Int
+        var peerPort: Int
+    }
+
+    let kind: EtcdNode.Kind
+    let specs: [Spec]
+    let root: URL
+    private(set) var processes: [String: ServerProcess] = [:]
+
+    init(kind: EtcdNode.Kind, size: Int) throws {
+        self.kind = kind
+        specs = try (1...size).map { Spec(name: "node\($0)", clientPort: try Ports.free(), peerPort: try Ports.free()) }
+        root = try Paths.makeTempDirectory("cluster-\(kind.rawValue)")
+        for spec in specs { try start(spec.name) }
+    }
+
+    var endpoints: [String] { specs.map { "127.0.0.1:\($0.clientPort)" } }
+
+    func endpoint(_ name: String) -> String {
+        "127.0.0.1:\(specs.first { $0.name == name }?.clientPort ?? 0)"
+    }
+
+    func start(_ name: String) throws {
+        guard let spec = specs.first(where: { $0.name == name }) else { throw TestFailure("no member \(name)") }
+        let binary: String
+        switch kind {
+        case .etcd: binary = Paths.etcd
+        case .swiftEtcd:
+            guard let path = Paths.swiftEtcd else { throw TestFailure("swift-etcd is not built") }
+            binary = path
+        }
+        let initial = specs.map { "\($0.name)=http://127.0.0.1:\($0.peerPort)" }.joined(separator: ",")
+        let client = "http://127.0.0.1:\(spec.clientPort)"
+        let peer = "http://127.0.0.1:\(spec.peerPort)"
+        processes[name] = try ServerProcess(
+            executable: binary,
+            arguments: [
+                "--name", name, "--data-dir", root.appendingPathComponent(name).path,
+                "--listen-client-urls", client, "--advertise-client-urls", client,
+                "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+                "--initial-cluster", initial, "--initial-cluster-state", "new",
+                "--initial-cluster-token", "test-cluster",
+            ],
+            logURL: root.appendingPathComponent("\(name).log"))
+    }
+
+    /// `kill -9` one member; its data directory stays for a restart.
+    func kill(_ name: String) {
+        processes.removeValue(forKey: name)?.stop()
+    }
+
+    func ctl(_ arguments: [String], endpoints: [String]? = nil, stdin: Data? = nil) throws -> CommandResult {
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("ETCDCTL_") }
+        environment["ETCDCTL_API"] = "3"
+        let list = (endpoints ?? self.endpoints).joined(separator: ",")
+        return try ChildProcess.run(
+            Paths.etcdctl, ["--endpoints=\(list)", "--dial-timeout=2s", "--command-timeout=5s"] + arguments,
+            stdin: stdin, environment: environment, timeout: .seconds(20))
+    }
+
+    /// Retries `arguments` until it succeeds: at most 60 tries within ~30 s.
+    func ctlUntilSuccess(_ arguments: [String], endpoints: [String]? = nil) throws -> CommandResult {
+        var last = CommandResult(exitCode: -1, stdout: "", stderr: "")
+        let deadline = ContinuousClock.now + .seconds(30)
+        for _ in 0..<60 where ContinuousClock.now < deadline {
+            last = try ctl(arguments, endpoints: endpoints)
+            if last.exitCode == 0 { return last }
+            Thread.sleep(forTimeInterval: 0.3)
+        }
+        throw TestFailure("etcdctl \(arguments) never succeeded; last: \(last.stderr)\nlogs:\n\(logs.suffix(3000))")
+    }
+
+    var logs: String {
+        specs.map { (try? String(contentsOf: root.appendingPathComponent("\($0.name).log"), encoding: .utf8)) ?? "" }
+            .joined(separator: "\n")
+    }
+
+    func stop() {
+        for p in processes.values { p.stop() }
+        processes.removeAll()
+        if ProcessInfo.processInfo.environment["SWIFT_ETCD_KEEP_DATA"] == nil {
+            try? FileManager.default.removeItem(at: root)
+        }
+    }
+
+    deinit { stop() }
+}
