@@ -15,7 +15,7 @@ func writeToStandardError(_ text: String) {
 }
 
 func usage() -> Never {
-    print("usage: raft-sim --seeds N | --seed S [--trace]")
+    print("usage: raft-sim --seeds N | --seed S [--trace] | --bench ENTRIES")
     exit(2)
 }
 
@@ -51,6 +51,13 @@ case "--seeds":
     print("raft-sim: \(failures.count) of \(value) seeds failed: \(failures.map { String($0.seed) }.joined(separator: ", "))")
     print("replay with: swift run raft-sim --seed \(failures[0].seed)")
     exit(1)
+case "--bench":
+    guard let result = CoreBenchmark.run(entries: Int(value)) else {
+        print("raft-sim: benchmark cluster failed to commit")
+        exit(1)
+    }
+    let seconds = Double(Int(result.seconds * 1000)) / 1000
+    print("raft-sim bench: 3 nodes in memory, \(result.entries) entries of 256 B committed in \(seconds) s: \(Int(result.entriesPerSecond)) entries/s")
 default:
     usage()
 }
