@@ -1,6 +1,7 @@
 import EtcdAPI
 import Foundation
 import GRPCCore
+import Synchronization
 import Testing
 
 /// A real swift-etcd under concurrent writes is killed with SIGKILL at
@@ -19,8 +20,12 @@ struct CrashTests {
         var generator = SystemRandomNumberGenerator()
 
         for round in 0..<3 {
-            // Four writers, so puts share fsyncs; each records what was acknowledged.
-            let killAfter = Duration.milliseconds(Int.random(in: 300...900, using: &generator))
+            // Four writers, so puts share fsyncs; each records what was
+            // acknowledged. The kill comes at a random moment once at least
+            // 100 puts were acknowledged (however slow the machine is).
+            let extraDelay = Duration.milliseconds(Int.random(in: 0...400, using: &generator))
+            let ackCount = AckCounter()
+            let killed = AckCounter()
             let victim = node
             let acks = try await withEtcdClient(port: clientPort) { client in
                 let kv = Etcdserverpb_KV.Client(wrapping: client)
@@ -28,31 +33,36 @@ struct CrashTests {
                     for writer in 0..<4 {
                         group.addTask {
                             var done: [(String, Int64)] = []
-                            let start = ContinuousClock.now
-                            for i in 0..<5_000 {
+                            for i in 0..<20_000 {
                                 let key = "crash/\(round)/\(writer)/\(i)"
                                 do {
                                     let r = try await kv.put(.with { $0.key = Data(key.utf8); $0.value = Data(key.utf8) })
                                     done.append((key, r.header.revision))
+                                    ackCount.add()
                                 } catch {
                                     // Before the kill a failure is a hiccup
                                     // (connection warming up): try again;
                                     // after it, the server is gone.
-                                    if ContinuousClock.now - start > killAfter { break }
+                                    if killed.value > 0 { break }
                                     try? await Task.sleep(for: .milliseconds(20))
                                 }
                             }
                             return done
                         }
                     }
-                    try? await Task.sleep(for: killAfter)
+                    let deadline = ContinuousClock.now + .seconds(60)
+                    for _ in 0..<6_000 where ackCount.value < 100 && ContinuousClock.now < deadline {
+                        try? await Task.sleep(for: .milliseconds(10))
+                    }
+                    try? await Task.sleep(for: extraDelay)
                     victim.crash()
+                    killed.add()
                     var all: [(String, Int64)] = []
                     for await part in group { all += part }
                     return all
                 }
             }
-            #expect(!acks.isEmpty, "round \(round): no put was acknowledged before the kill")
+            #expect(acks.count >= 100, "round \(round): only \(acks.count) puts were acknowledged before the kill")
             for (key, revision) in acks { acknowledged[key] = revision }
             highestRevision = max(highestRevision, acks.map(\.1).max() ?? 0)
 
@@ -71,4 +81,11 @@ struct CrashTests {
         }
         node.stop()
     }
+}
+
+/// A count shared by concurrent writers.
+final class AckCounter: Sendable {
+    private let count = Mutex(0)
+    func add() { count.withLock { $0 += 1 } }
+    var value: Int { count.withLock { $0 } }
 }
