@@ -155,8 +155,8 @@ struct PeerTransportTests {
             #expect(await waitUntil { b.logs.all.filter { $0.contains("not addressed to this member") }.count >= 1 })
             impostor.channel.close(promise: nil)
 
-            #expect(b.logged("frame of 4294967295 bytes exceeds the limit"))
-            #expect(b.logged("undecodable Raft message"))
+            #expect(await waitUntil { b.logged("frame of 4294967295 bytes exceeds the limit") })
+            #expect(await waitUntil { b.logged("undecodable Raft message") })
             #expect(b.received.count == 0)
 
             // The transport still serves well-behaved peers.
