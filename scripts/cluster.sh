@@ -21,7 +21,7 @@ peer_port() { case "$1" in node1) echo 2380;; node2) echo 3380;; node3) echo 438
 start() {
   local single="$1"
   bash scripts/install-deps.sh
-  echo "building swift-etcd ($config; a first release build takes ~11 minutes on 2 cores)..."
+  echo "building swift-etcd ($config; a first release build takes several minutes on 2 cores)..."
   swift build -c "$config" --product swift-etcd
   local bin
   bin="$(swift build -c "$config" --show-bin-path)/swift-etcd"
