@@ -46,7 +46,7 @@ struct LeaseService: Etcdserverpb_Lease.SimpleServiceProtocol {
                 out.header = .init(header)
                 out.ttl = ttl
             } catch .leaseNotFound {
-                out.header = .init(await server.status().header)
+                out.header = .init(await server.currentHeader())
                 out.ttl = 0
             } catch {
                 throw RPCError(error)
@@ -68,7 +68,7 @@ struct LeaseService: Etcdserverpb_Lease.SimpleServiceProtocol {
             response.grantedTtl = info.grantedTTL
             response.keys = info.keys.map { Data($0) }
         } catch .leaseNotFound {
-            response.header = .init(await server.status().header)
+            response.header = .init(await server.currentHeader())
             response.ttl = -1
         } catch {
             throw RPCError(error)

@@ -25,7 +25,7 @@ struct MaintenanceService: Etcdserverpb_Maintenance.SimpleServiceProtocol {
         // No alarm can be raised yet: answer with an empty list, as etcd does
         // when none is active.
         var response = Etcdserverpb_AlarmResponse()
-        response.header = .init(await server.status().header)
+        response.header = .init(await server.currentHeader())
         return response
     }
 

@@ -81,7 +81,7 @@ public actor EtcdServer {
         self.memberID = memberID
         self.clusterID = clusterID
         self.watchHub = WatchHub(currentRevision: 1)
-        self.idGenerator = IDGenerator(memberID: memberID, now: .now)
+        self.idGenerator = IDGenerator(memberID: memberID, startMillis: WallClock.millisecondsSinceEpoch())
         self.raftStorage = storage
         var raftConfig = RaftConfig(id: memberID, randomSeed: memberID ^ UInt64(WallClock.millisecondsSinceEpoch()))
         raftConfig.electionTick = max(2, config.electionTimeoutMs / max(1, config.heartbeatIntervalMs))
@@ -175,6 +175,11 @@ public actor EtcdServer {
     }
 
     // MARK: Helpers
+
+    /// The header for an answer that reads nothing: the current revision.
+    public func currentHeader() -> ResponseHeader {
+        header(revision: stateMachine.store.currentRevision)
+    }
 
     func header(revision: Int64) -> ResponseHeader {
         ResponseHeader(clusterID: clusterID, memberID: memberID, revision: revision, raftTerm: raft.term)

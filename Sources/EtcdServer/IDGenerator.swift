@@ -6,10 +6,11 @@ struct IDGenerator: Sendable {
     private let prefix: UInt64
     private var suffix: UInt64
 
-    init(memberID: UInt64, now: ContinuousClock.Instant) {
+    /// `startMillis`: wall-clock milliseconds at start, passed in so the
+    /// generator itself reads no clock.
+    init(memberID: UInt64, startMillis: Int64) {
         prefix = (memberID & 0xFFFF) << 48
-        let millis = UInt64(WallClock.millisecondsSinceEpoch())
-        suffix = (millis & ((1 << 40) - 1)) << 8
+        suffix = (UInt64(truncatingIfNeeded: startMillis) & ((1 << 40) - 1)) << 8
     }
 
     mutating func next() -> UInt64 {

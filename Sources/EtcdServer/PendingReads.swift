@@ -34,11 +34,6 @@ struct PendingReads: Sendable {
         for key in expired.keys { waiters.removeValue(forKey: key) }
         return expired.values.map(\.continuation)
     }
-
-    mutating func takeAll() -> [CheckedContinuation<Void, any Error>] {
-        defer { waiters.removeAll() }
-        return waiters.values.map(\.continuation)
-    }
 }
 
 /// A proposer waiting for its entry to be applied.
