@@ -205,6 +205,20 @@ enum Normalizer {
         for (pattern, replacement) in rules {
             out = out.replacingOccurrences(of: pattern, with: replacement, options: .regularExpression)
         }
-        return out
+        return sortingAttachedKeys(out)
+    }
+
+    /// etcd 3.4 lists a lease's keys by iterating a Go map, so their order
+    /// changes from run to run; compare them as a set.
+    static func sortingAttachedKeys(_ text: String) -> String {
+        let marker = "attached keys(["
+        var out = ""
+        var rest = Substring(text)
+        while let start = rest.range(of: marker), let end = rest[start.upperBound...].range(of: "])") {
+            let keys = rest[start.upperBound..<end.lowerBound].split(separator: " ").sorted()
+            out += rest[..<start.upperBound] + keys.joined(separator: " ") + "])"
+            rest = rest[end.upperBound...]
+        }
+        return out + rest
     }
 }
