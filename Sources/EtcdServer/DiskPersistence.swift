@@ -43,34 +43,54 @@ final class DiskPersistence: RaftPersistence, @unchecked Sendable {
         var persistence: DiskPersistence
         var storage: MemoryStorage
         var identity: Identity
+        /// The newest snapshot the WAL agrees with (nil if none was taken):
+        /// the state machine starts from it, the log continues after it.
+        var snapshot: Snapshot?
         /// False when the directory was new and has just been bootstrapped.
         var restarted: Bool
     }
 
     private let wal: WriteAheadLog
+    private let snapshots: SnapshotStore
 
-    private init(wal: WriteAheadLog) {
+    private init(wal: WriteAheadLog, snapshots: SnapshotStore) {
         self.wal = wal
+        self.snapshots = snapshots
     }
 
     static func walDirectory(dataDir: String) -> String { dataDir + "/" + StorageLayout.walDirectory }
+    static func snapDirectory(dataDir: String) -> String { dataDir + "/" + StorageLayout.snapDirectory }
 
     /// Opens the member's WAL, or creates it with the bootstrap log of a new
     /// cluster of `voters`. On restart the identity comes from the WAL, not
-    /// from the flags (as etcd ignores `--initial-*` once it has data).
+    /// from the flags (as etcd ignores `--initial-*` once it has data), and
+    /// the log is read from the newest snapshot that has a marker in it.
     static func open(dataDir: String, newIdentity: Identity, voters: [NodeID]) throws -> Recovered {
         let fs = POSIXFileSystem()
         let dir = walDirectory(dataDir: dataDir)
+        let snapshots = SnapshotStore(directory: snapDirectory(dataDir: dataDir), fileSystem: fs)
         if WriteAheadLog.exists(directory: dir, fileSystem: fs) {
-            let (wal, contents) = try WriteAheadLog.open(directory: dir, fileSystem: fs)
+            // etcd's rule: load the newest snapshot file the WAL has a
+            // marker for; a file without one was orphaned by a crash.
+            let markers = Set(try WriteAheadLog.snapshotMarkers(directory: dir, fileSystem: fs))
+            let loaded = try snapshots.loadNewest(where: { markers.contains($0) })
+            var snapshot: Snapshot?
+            if let stored = loaded.snapshot {
+                snapshot = try Snapshot(decoding: stored.payload)
+            }
+            let (wal, contents) = try WriteAheadLog.open(
+                directory: dir, fileSystem: fs, from: loaded.snapshot?.marker)
             let identity = try Identity(decoding: contents.metadata)
             let storage = MemoryStorage()
+            if let snapshot { storage.applySnapshot(snapshot) }
+            let snapshotIndex = snapshot?.metadata.index ?? 0
             var entries: [Entry] = []
             var hardState: HardState?
             for record in contents.records {
                 switch record.type {
                 case RecordType.entry:
                     let entry = try Entry(decoding: record.payload)
+                    guard entry.index > snapshotIndex else { continue }
                     // A later entry at an index replaces that suffix (a new
                     // leader overwrote uncommitted entries).
                     while let last = entries.last, last.index >= entry.index { entries.removeLast() }
@@ -81,20 +101,35 @@ final class DiskPersistence: RaftPersistence, @unchecked Sendable {
                     continue
                 }
             }
+            // Entries must continue the snapshot without a gap; anything
+            // else means the log and snapshot disagree.
+            if let first = entries.first, first.index != snapshotIndex + 1 {
+                throw Storage.StorageError.corruptWAL(
+                    file: dir, offset: 0,
+                    reason: "log resumes at index \(first.index) but the snapshot ends at \(snapshotIndex)")
+            }
             if !entries.isEmpty { storage.append(entries) }
-            if let hardState { storage.setHardState(hardState) }
+            if var hardState {
+                // A snapshot installed from the leader may be ahead of the
+                // last hard state written before it.
+                hardState.commit = max(hardState.commit, snapshotIndex)
+                storage.setHardState(hardState)
+            }
+            if let stored = loaded.snapshot { _ = try? snapshots.prune(current: stored.marker) }
             return Recovered(
-                persistence: DiskPersistence(wal: wal), storage: storage, identity: identity, restarted: true)
+                persistence: DiskPersistence(wal: wal, snapshots: snapshots), storage: storage,
+                identity: identity, snapshot: snapshot, restarted: true)
         }
         let wal = try WriteAheadLog.create(directory: dir, metadata: newIdentity.encoded, fileSystem: fs)
-        let persistence = DiskPersistence(wal: wal)
+        let persistence = DiskPersistence(wal: wal, snapshots: snapshots)
         let entries = Bootstrap.entries(voters: voters)
         let hardState = Bootstrap.hardState(voters: voters)
         try persistence.save(hardState: hardState, entries: entries, sync: true)
         let storage = MemoryStorage()
         storage.append(entries)
         storage.setHardState(hardState)
-        return Recovered(persistence: persistence, storage: storage, identity: newIdentity, restarted: false)
+        return Recovered(
+            persistence: persistence, storage: storage, identity: newIdentity, snapshot: nil, restarted: false)
     }
 
     func save(hardState: HardState?, entries: [Entry], sync: Bool) throws {
@@ -106,9 +141,16 @@ final class DiskPersistence: RaftPersistence, @unchecked Sendable {
         if sync { try wal.sync() }
     }
 
+    /// etcd's order: the snapshot file is durable first, then its marker
+    /// in the WAL (so a restart can use it), then old snapshot files and
+    /// the WAL segments it covers go.
     func saveSnapshot(_ snapshot: Snapshot) throws {
-        // Installing snapshots from a leader arrives with the multi-member
-        // cluster; a lone member never receives one.
-        throw Storage.StorageError.io(operation: "save snapshot", path: wal.directory, errno: 95)
+        let index = snapshot.metadata.index, term = snapshot.metadata.term
+        try snapshots.save(index: index, term: term, payload: snapshot.encoded())
+        let marker = WALSnapshot(index: index, term: term)
+        try wal.appendSnapshotMarker(marker)
+        try wal.sync()
+        try snapshots.prune(current: marker)
+        _ = try wal.releaseSegments(coveredBy: index)
     }
 }

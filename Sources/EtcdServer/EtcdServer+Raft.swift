@@ -113,12 +113,13 @@ extension EtcdServer {
             raft.advance(ready)
         }
         completeReads()
+        maybeTakeSnapshot()
     }
 
     private func handle(_ ready: Ready) {
         if let soft = ready.softState { leadershipChanged(to: soft.lead) }
         do {
-            if let snapshot = ready.snapshot {
+            if let snapshot = ready.snapshot, snapshot.metadata.index > snapshotIndex {
                 try persistence.saveSnapshot(snapshot)
                 raftStorage.applySnapshot(snapshot)
                 installSnapshot(snapshot)
@@ -174,14 +175,64 @@ extension EtcdServer {
 
     private func installSnapshot(_ snapshot: Snapshot) {
         do {
-            let store = try KVStore(snapshot: snapshot.data)
-            stateMachine = StateMachine(store: store)
-            watchHub.restore(currentRevision: store.currentRevision)
-            wakeWatchStreams()
+            try restore(from: snapshot)
+            logger.info(
+                "installed a snapshot from the leader",
+                metadata: [
+                    "snapshot-index": "\(snapshot.metadata.index)",
+                    "current-revision": "\(stateMachine.store.currentRevision)",
+                ])
         } catch {
-            logger.critical("cannot restore the store from a snapshot", metadata: ["index": "\(snapshot.metadata.index)"])
-            fatalError("cannot restore the store from snapshot \(snapshot.metadata.index)")
+            logger.critical(
+                "cannot restore the store from a snapshot",
+                metadata: ["index": "\(snapshot.metadata.index)", "error": "\(error)"])
+            fatalError("cannot restore the store from snapshot \(snapshot.metadata.index): \(error)")
         }
+    }
+
+    /// Replaces the state machine (store, leases, members) by a snapshot's.
+    func restore(from snapshot: Snapshot) throws {
+        let state = try RestoredState(snapshot: snapshot, memberID: memberID, config: config)
+        stateMachine = state.stateMachine
+        members = state.members
+        snapshotIndex = state.index
+        watchHub.restore(currentRevision: stateMachine.store.currentRevision)
+        wakeWatchStreams()
+        if raft.lead == memberID {
+            stateMachine.store.promoteLessor(extend: .milliseconds(config.electionTimeoutMs))
+        }
+    }
+
+    /// etcd's snapshot trigger: once `--snapshot-count` entries were applied
+    /// since the last snapshot, save the state at the applied index, then
+    /// let the log (and the WAL segments) before it go, keeping
+    /// `config.snapshotCatchUpEntries` so a briefly lagging follower still gets
+    /// entries instead of a whole snapshot.
+    func maybeTakeSnapshot() {
+        let applied = raft.appliedIndex
+        guard config.snapshotCount > 0, applied > snapshotIndex,
+            applied - snapshotIndex >= UInt64(config.snapshotCount)
+        else { return }
+        let state = ServerSnapshot(members: members, store: stateMachine.store.snapshot())
+        guard let snapshot = raftStorage.createSnapshot(index: applied, confState: raft.confState, data: state.encoded())
+        else { return }
+        do {
+            try persistence.saveSnapshot(snapshot)
+        } catch {
+            logger.critical(
+                "failed to save a snapshot; stopping to protect acknowledged writes",
+                metadata: ["error": "\(error)", "hint": "check the data directory's disk space and permissions"])
+            fatalError("failed to save snapshot: \(error)")
+        }
+        snapshotIndex = applied
+        let catchUp = UInt64(max(0, config.snapshotCatchUpEntries))
+        if applied > catchUp { raftStorage.compact(through: applied - catchUp) }
+        logger.info(
+            "saved snapshot",
+            metadata: [
+                "snapshot-index": "\(applied)", "bytes": "\(snapshot.data.count)",
+                "compact-index": "\(applied > catchUp ? applied - catchUp : 0)",
+            ])
     }
 
     private func completeReads() {
@@ -208,5 +259,25 @@ extension EtcdServer {
             waiter.continuation.resume(returning: .failure(.timeout))
         }
         for c in reads.takeExpired(now: now) { c.resume(throwing: EtcdError.timeout) }
+    }
+}
+
+/// The state a snapshot holds, decoded and ready to become the server's.
+struct RestoredState: Sendable {
+    var stateMachine: StateMachine
+    var members: [Member]
+    var index: UInt64
+
+    init(snapshot: Snapshot, memberID: UInt64, config: ServerConfig) throws {
+        let state = try ServerSnapshot(decoding: snapshot.data)
+        stateMachine = StateMachine(store: try KVStore(snapshot: state.store))
+        // Client URLs are this member's own (from its flags); the
+        // snapshot's maker knew only its own.
+        members = state.members.map { member in
+            var member = member
+            if member.id == memberID { member.clientURLs = config.advertiseClientURLs.map(\.description) }
+            return member
+        }
+        index = snapshot.metadata.index
     }
 }

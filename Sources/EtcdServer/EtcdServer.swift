@@ -33,6 +33,8 @@ public actor EtcdServer {
     var watchSignals: [WatchStreamID: AsyncStream<Void>.Continuation] = [:]
     /// Chooses request and lease IDs (etcd's scheme: member bits + time + counter).
     var idGenerator: IDGenerator
+    /// Index of the newest snapshot taken or installed (0: none yet).
+    var snapshotIndex: UInt64 = 0
 
     /// The etcd API version this server speaks and reports in Status.
     public static let apiVersion = "3.4.23"
@@ -65,22 +67,38 @@ public actor EtcdServer {
                     "commit-index": "\(recovered.storage.hardState.commit)",
                 ])
         }
+        var restored: RestoredState?
+        if let snapshot = recovered.snapshot {
+            let state = try RestoredState(snapshot: snapshot, memberID: recovered.identity.memberID, config: config)
+            logger.info(
+                "recovered the store from a snapshot",
+                metadata: [
+                    "snapshot-index": "\(snapshot.metadata.index)",
+                    "current-revision": "\(state.stateMachine.store.currentRevision)",
+                ])
+            restored = state
+        }
         return EtcdServer(
             config: config, logger: logger, persistence: recovered.persistence, storage: recovered.storage,
-            memberID: recovered.identity.memberID, clusterID: recovered.identity.clusterID, members: members)
+            memberID: recovered.identity.memberID, clusterID: recovered.identity.clusterID,
+            members: restored?.members ?? members, restored: restored)
     }
 
     init(
         config: ServerConfig, logger: Logger, persistence: any RaftPersistence, storage: MemoryStorage,
-        memberID: UInt64, clusterID: UInt64, members: [Member]
+        memberID: UInt64, clusterID: UInt64, members: [Member], restored: RestoredState? = nil
     ) {
         self.config = config
         self.logger = logger
         self.persistence = persistence
         self.members = members
+        if let restored {
+            self.stateMachine = restored.stateMachine
+            self.snapshotIndex = restored.index
+        }
         self.memberID = memberID
         self.clusterID = clusterID
-        self.watchHub = WatchHub(currentRevision: 1)
+        self.watchHub = WatchHub(currentRevision: restored?.stateMachine.store.currentRevision ?? 1)
         self.idGenerator = IDGenerator(memberID: memberID, startMillis: WallClock.millisecondsSinceEpoch())
         self.raftStorage = storage
         var raftConfig = RaftConfig(id: memberID, randomSeed: memberID ^ UInt64(WallClock.millisecondsSinceEpoch()))

@@ -82,6 +82,12 @@ public struct ServerConfig: Sendable {
     /// How often watchers that asked for progress notifications get one
     /// (etcd's `--experimental-watch-progress-notify-interval`, 10 minutes).
     public var watchProgressNotifyInterval: Duration = .seconds(600)
+    /// Applied entries between snapshots (etcd's `--snapshot-count`); each
+    /// snapshot lets the log and WAL before it go.
+    public var snapshotCount: Int = 100_000
+    /// Entries kept behind a snapshot for followers that lag a little
+    /// (etcd's `SnapshotCatchUpEntries`, 5000; a flag from etcd 3.5).
+    public var snapshotCatchUpEntries: Int = 5000
 
     public init() {}
 

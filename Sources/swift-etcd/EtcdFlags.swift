@@ -61,6 +61,20 @@ final class EtcdFlags {
             config.initialClusterToken = v
             return nil
         }
+        flagSet.add("snapshot-count", usage: "Number of committed transactions to trigger a snapshot to disk.") {
+            [unowned self] v in
+            guard let n = UInt64(v) else { return "parse error" }
+            config.snapshotCount = Int(clamping: n)
+            return nil
+        }
+        flagSet.add(
+            "experimental-snapshot-catchup-entries",
+            usage: "Number of entries for a slow follower to catch up after compacting the raft storage entries."
+        ) { [unowned self] v in
+            guard let n = UInt64(v) else { return "parse error" }
+            config.snapshotCatchUpEntries = Int(clamping: n)
+            return nil
+        }
         flagSet.add("max-txn-ops", usage: "Maximum number of operations permitted in a transaction.") { [unowned self] v in
             guard let n = UInt32(v) else { return "parse error" }
             config.maxTxnOps = Int(n)

@@ -12,10 +12,13 @@ final class TestCluster: @unchecked Sendable {
     let kind: EtcdNode.Kind
     let specs: [Spec]
     let root: URL
+    /// Flags added to every member's command line.
+    let extraArguments: [String]
     private(set) var processes: [String: ServerProcess] = [:]
 
-    init(kind: EtcdNode.Kind, size: Int) throws {
+    init(kind: EtcdNode.Kind, size: Int, extraArguments: [String] = []) throws {
         self.kind = kind
+        self.extraArguments = extraArguments
         specs = try (1...size).map { Spec(name: "node\($0)", clientPort: try Ports.free(), peerPort: try Ports.free()) }
         root = try Paths.makeTempDirectory("cluster-\(kind.rawValue)")
         for spec in specs { try start(spec.name) }
@@ -47,13 +50,21 @@ final class TestCluster: @unchecked Sendable {
                 "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
                 "--initial-cluster", initial, "--initial-cluster-state", "new",
                 "--initial-cluster-token", "test-cluster",
-            ],
+            ] + extraArguments,
             logURL: root.appendingPathComponent("\(name).log"))
     }
 
     /// `kill -9` one member; its data directory stays for a restart.
     func kill(_ name: String) {
         processes.removeValue(forKey: name)?.stop()
+    }
+
+    /// The data directory of member `name`.
+    func dataDir(_ name: String) -> URL { root.appendingPathComponent(name) }
+
+    /// The log of member `name` so far.
+    func log(_ name: String) -> String {
+        (try? String(contentsOf: root.appendingPathComponent("\(name).log"), encoding: .utf8)) ?? ""
     }
 
     func ctl(_ arguments: [String], endpoints: [String]? = nil, stdin: Data? = nil) throws -> CommandResult {
@@ -67,14 +78,23 @@ final class TestCluster: @unchecked Sendable {
 
     /// Retries `arguments` until it succeeds: at most 60 tries within ~30 s.
     func ctlUntilSuccess(_ arguments: [String], endpoints: [String]? = nil) throws -> CommandResult {
+        try ctl(arguments, endpoints: endpoints, until: { $0.exitCode == 0 })
+    }
+
+    /// Retries `arguments` until `done` accepts the result: at most 60
+    /// tries within ~30 s.
+    func ctl(
+        _ arguments: [String], endpoints: [String]? = nil, until done: (CommandResult) -> Bool
+    ) throws -> CommandResult {
         var last = CommandResult(exitCode: -1, stdout: "", stderr: "")
         let deadline = ContinuousClock.now + .seconds(30)
         for _ in 0..<60 where ContinuousClock.now < deadline {
             last = try ctl(arguments, endpoints: endpoints)
-            if last.exitCode == 0 { return last }
+            if done(last) { return last }
             Thread.sleep(forTimeInterval: 0.3)
         }
-        throw TestFailure("etcdctl \(arguments) never succeeded; last: \(last.stderr)\nlogs:\n\(logs.suffix(3000))")
+        throw TestFailure(
+            "etcdctl \(arguments) never gave the expected result; last: \(last.stdout) \(last.stderr)\nlogs:\n\(logs.suffix(3000))")
     }
 
     var logs: String {

@@ -1,0 +1,72 @@
+import MVCC
+import Raft
+
+/// The replicated state a Raft snapshot carries (its `data`): the members
+/// and the MVCC store with its leases. etcd splits the same content between
+/// its v2 store (members) and its bolt database (keys, leases); one blob
+/// keeps install and restart a single step.
+///
+/// Versioned, so a member never misreads a snapshot from a newer format.
+struct ServerSnapshot: Sendable {
+    static let magic: [UInt8] = Array("SESN".utf8)
+    static let version: UInt8 = 1
+
+    var members: [Member]
+    /// `KVStore.snapshot()` bytes.
+    var store: [UInt8]
+
+    func encoded() -> [UInt8] {
+        var w = BinaryWriter()
+        for byte in Self.magic { w.write(byte) }
+        w.write(Self.version)
+        w.write(UInt64(members.count))
+        for member in members { member.encode(to: &w) }
+        w.write(store)
+        return w.bytes
+    }
+
+    init(members: [Member], store: [UInt8]) {
+        self.members = members
+        self.store = store
+    }
+
+    init(decoding bytes: [UInt8]) throws(BinaryDecodingError) {
+        var r = BinaryReader(bytes)
+        for byte in Self.magic {
+            guard try r.readUInt8() == byte else { throw .invalidValue("not a swift-etcd server snapshot") }
+        }
+        let version = try r.readUInt8()
+        guard version == Self.version else {
+            throw BinaryDecodingError.invalidValue("server snapshot version \(version) is not supported")
+        }
+        let count = try r.readCount()
+        var members: [Member] = []
+        members.reserveCapacity(count)
+        for _ in 0..<count { members.append(try Member(from: &r)) }
+        self.members = members
+        self.store = try r.readBytes()
+    }
+}
+
+extension Member {
+    func encode(to w: inout BinaryWriter) {
+        w.write(id)
+        w.write(Array(name.utf8))
+        w.write(UInt64(peerURLs.count))
+        for url in peerURLs { w.write(Array(url.utf8)) }
+        w.write(UInt64(clientURLs.count))
+        for url in clientURLs { w.write(Array(url.utf8)) }
+        w.write(isLearner)
+    }
+
+    init(from r: inout BinaryReader) throws(BinaryDecodingError) {
+        let id = try r.readUInt64()
+        let name = String(decoding: try r.readBytes(), as: UTF8.self)
+        var peerURLs: [String] = []
+        for _ in 0..<(try r.readCount()) { peerURLs.append(String(decoding: try r.readBytes(), as: UTF8.self)) }
+        var clientURLs: [String] = []
+        for _ in 0..<(try r.readCount()) { clientURLs.append(String(decoding: try r.readBytes(), as: UTF8.self)) }
+        let isLearner = try r.readBool()
+        self.init(id: id, name: name, peerURLs: peerURLs, clientURLs: clientURLs, isLearner: isLearner)
+    }
+}
