@@ -19,7 +19,7 @@ public struct ClientServer: Sendable {
         let services: [any RegistrableRPCService] = [
             KVService(server: server),
             WatchService(server: server),
-            LeaseService(server: server),
+            LeaseService(server: server, forwarder: LeaderForwarder(logger: logger)),
             ClusterService(server: server),
             MaintenanceService(server: server),
         ]

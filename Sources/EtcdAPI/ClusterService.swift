@@ -1,8 +1,7 @@
 import EtcdServer
 import GRPCCore
 
-/// `etcdserverpb.Cluster`: membership. Changes arrive with the cluster issue;
-/// until then they answer UNIMPLEMENTED rather than pretending.
+/// `etcdserverpb.Cluster`: the member list and runtime membership changes.
 struct ClusterService: Etcdserverpb_Cluster.SimpleServiceProtocol {
     let server: EtcdServer
 
@@ -12,39 +11,67 @@ struct ClusterService: Etcdserverpb_Cluster.SimpleServiceProtocol {
         let (members, header) = await server.memberList()
         var response = Etcdserverpb_MemberListResponse()
         response.header = .init(header)
-        response.members = members.map { m in
-            var out = Etcdserverpb_Member()
-            out.id = m.id
-            out.name = m.name
-            out.peerUrls = m.peerURLs
-            out.clientUrls = m.clientURLs
-            out.isLearner = m.isLearner
-            return out
-        }
+        response.members = members.map(Etcdserverpb_Member.init)
         return response
     }
 
     func memberAdd(
         request: Etcdserverpb_MemberAddRequest, context: ServerContext
     ) async throws -> Etcdserverpb_MemberAddResponse {
-        throw RPCError(code: .unimplemented, message: "member add is not implemented yet")
+        let (member, members, header) = try await withEtcdErrors { () async throws(EtcdError) in
+            try await server.addMember(peerURLs: request.peerUrls, isLearner: request.isLearner)
+        }
+        var response = Etcdserverpb_MemberAddResponse()
+        response.header = .init(header)
+        response.member = .init(member)
+        response.members = members.map(Etcdserverpb_Member.init)
+        return response
     }
 
     func memberRemove(
         request: Etcdserverpb_MemberRemoveRequest, context: ServerContext
     ) async throws -> Etcdserverpb_MemberRemoveResponse {
-        throw RPCError(code: .unimplemented, message: "member remove is not implemented yet")
+        let (members, header) = try await withEtcdErrors { () async throws(EtcdError) in
+            try await server.removeMember(id: request.id)
+        }
+        var response = Etcdserverpb_MemberRemoveResponse()
+        response.header = .init(header)
+        response.members = members.map(Etcdserverpb_Member.init)
+        return response
     }
 
     func memberUpdate(
         request: Etcdserverpb_MemberUpdateRequest, context: ServerContext
     ) async throws -> Etcdserverpb_MemberUpdateResponse {
-        throw RPCError(code: .unimplemented, message: "member update is not implemented yet")
+        let (members, header) = try await withEtcdErrors { () async throws(EtcdError) in
+            try await server.updateMember(id: request.id, peerURLs: request.peerUrls)
+        }
+        var response = Etcdserverpb_MemberUpdateResponse()
+        response.header = .init(header)
+        response.members = members.map(Etcdserverpb_Member.init)
+        return response
     }
 
     func memberPromote(
         request: Etcdserverpb_MemberPromoteRequest, context: ServerContext
     ) async throws -> Etcdserverpb_MemberPromoteResponse {
-        throw RPCError(code: .unimplemented, message: "member promote is not implemented yet")
+        let (members, header) = try await withEtcdErrors { () async throws(EtcdError) in
+            try await server.promoteMember(id: request.id)
+        }
+        var response = Etcdserverpb_MemberPromoteResponse()
+        response.header = .init(header)
+        response.members = members.map(Etcdserverpb_Member.init)
+        return response
+    }
+}
+
+extension Etcdserverpb_Member {
+    init(_ m: Member) {
+        self.init()
+        id = m.id
+        name = m.name
+        peerUrls = m.peerURLs
+        clientUrls = m.clientURLs
+        isLearner = m.isLearner
     }
 }

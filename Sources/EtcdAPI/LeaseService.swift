@@ -6,6 +6,8 @@ import MVCC
 /// `etcdserverpb.Lease`: grant, revoke, keep-alive stream, time-to-live, list.
 struct LeaseService: Etcdserverpb_Lease.SimpleServiceProtocol {
     let server: EtcdServer
+    /// Keep-alives reaching a follower go to the leader through this.
+    let forwarder: LeaderForwarder
 
     func leaseGrant(
         request: Etcdserverpb_LeaseGrantRequest, context: ServerContext
@@ -45,6 +47,10 @@ struct LeaseService: Etcdserverpb_Lease.SimpleServiceProtocol {
                 let (ttl, header) = try await server.leaseRenew(keepAlive.id)
                 out.header = .init(header)
                 out.ttl = ttl
+            } catch .notLeader {
+                let url = try await withEtcdErrors { () async throws(EtcdError) in try await server.leaderClientURL() }
+                out.ttl = try await forwarder.renew(keepAlive.id, leaderURL: url)
+                out.header = .init(await server.currentHeader())
             } catch .leaseNotFound {
                 out.header = .init(await server.currentHeader())
                 out.ttl = 0

@@ -58,6 +58,11 @@ final class DiskPersistence: RaftPersistence, @unchecked Sendable {
         self.snapshots = snapshots
     }
 
+    /// Whether `dataDir` already holds a member's WAL.
+    static func exists(dataDir: String) -> Bool {
+        WriteAheadLog.exists(directory: walDirectory(dataDir: dataDir), fileSystem: POSIXFileSystem())
+    }
+
     static func walDirectory(dataDir: String) -> String { dataDir + "/" + StorageLayout.walDirectory }
     static func snapDirectory(dataDir: String) -> String { dataDir + "/" + StorageLayout.snapDirectory }
 

@@ -24,6 +24,10 @@ public enum EtcdError: Error, Sendable, Hashable {
     case memberExists
     case peerURLExists
     case memberBadURLs
+    case memberNotLearner
+    case learnerNotReady
+    case tooManyLearners
+    case notEnoughStartedMembers
     case invalidAuthToken
     case permissionDenied
     case authNotEnabled
@@ -44,7 +48,8 @@ public enum EtcdError: Error, Sendable, Hashable {
         case .compacted, .futureRevision, .leaseTTLTooLarge: return .outOfRange
         case .noSpace: return .resourceExhausted
         case .leaseNotFound, .memberNotFound: return .notFound
-        case .leaseExists, .notLeader, .memberExists, .peerURLExists, .authNotEnabled:
+        case .leaseExists, .notLeader, .memberExists, .peerURLExists, .authNotEnabled, .memberNotLearner,
+            .learnerNotReady, .tooManyLearners, .notEnoughStartedMembers:
             return .failedPrecondition
         case .noLeader, .leaderChanged, .stopped, .timeout: return .unavailable
         case .invalidAuthToken: return .unauthenticated
@@ -78,6 +83,11 @@ public enum EtcdError: Error, Sendable, Hashable {
         case .memberExists: return "etcdserver: member ID already exist"
         case .peerURLExists: return "etcdserver: Peer URLs already exists"
         case .memberBadURLs: return "etcdserver: given member URLs are invalid"
+        case .memberNotLearner: return "etcdserver: can only promote a learner member"
+        case .learnerNotReady: return "etcdserver: can only promote a learner member which is in sync with leader"
+        case .tooManyLearners: return "etcdserver: too many learner members in cluster"
+        case .notEnoughStartedMembers:
+            return "etcdserver: re-configuration failed due to not enough started members"
         case .invalidAuthToken: return "etcdserver: invalid auth token"
         case .permissionDenied: return "etcdserver: permission denied"
         case .authNotEnabled: return "etcdserver: authentication is not enabled"

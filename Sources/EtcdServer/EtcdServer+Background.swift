@@ -24,7 +24,18 @@ extension EtcdServer {
             if sinceLeaseCheck >= .milliseconds(500) {
                 sinceLeaseCheck = .zero
                 revokeExpiredLeases()
+                publishAttributesIfNeeded()
+            }
+            if removedFromCluster {
+                await transport?.stop()
+                throw MemberRemovedError()
             }
         }
     }
+}
+
+/// Thrown by `run` once this member applied its own removal: etcd stops a
+/// removed member, whose data directory must not be reused.
+public struct MemberRemovedError: Error, Sendable, CustomStringConvertible {
+    public var description: String { "the member has been permanently removed from the cluster" }
 }

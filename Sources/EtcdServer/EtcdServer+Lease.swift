@@ -24,14 +24,36 @@ extension EtcdServer {
         return header(revision: revision)
     }
 
-    /// A keep-alive: returns the lease's TTL, now renewed.
+    /// A keep-alive: returns the lease's TTL, now renewed. Only the leader's
+    /// lessor tracks expiry, so a follower throws `.notLeader` and the API
+    /// forwards the keep-alive to `leaderClientURL()` (as etcd forwards it).
     public func leaseRenew(_ id: Int64) throws(EtcdError) -> (ttl: Int64, header: ResponseHeader) {
+        guard raft.lead == memberID else { throw .notLeader }
         do {
             let ttl = try stateMachine.store.renewLease(id)
             return (ttl, header(revision: stateMachine.store.currentRevision))
         } catch {
             throw EtcdError(error)
         }
+    }
+
+    /// The leader's client URL, once a leader exists and has published it
+    /// (waits up to the request timeout).
+    public func leaderClientURL() async throws(EtcdError) -> String {
+        let deadline = ContinuousClock.now + requestTimeout
+        var waited = 0
+        while ContinuousClock.now < deadline && waited < 10_000 {
+            if raft.lead != .none, let url = members.first(where: { $0.id == raft.lead })?.clientURLs.first {
+                return url
+            }
+            waited += 1
+            do {
+                try await Task.sleep(for: .milliseconds(config.heartbeatIntervalMs))
+            } catch {
+                throw .stopped
+            }
+        }
+        throw .noLeader
     }
 
     public func leaseTimeToLive(_ id: Int64, keys: Bool) throws(EtcdError) -> (LeaseTimeToLive, ResponseHeader) {

@@ -5,20 +5,27 @@ import Raft
 /// Talking to the other members: Raft messages out through the peer
 /// transport, messages and transport events in.
 extension EtcdServer {
-    /// The transport for a cluster of several members (nil for one).
+    /// The transport to the other members. A member alone has one too (as
+    /// etcd listens on its peer URLs), so that members can be added.
     static func makeTransport(
         config: ServerConfig, memberID: UInt64, clusterID: UInt64, members: [Member], logger: Logger
     ) -> PeerTransport? {
-        guard members.count > 1, let listen = config.listenPeerURLs.first else { return nil }
-        var peers: [NodeID: PeerAddress] = [:]
-        for member in members where member.id != memberID {
-            guard let url = member.peerURLs.first, case .success(let parsed) = EndpointURL.parse(url) else { continue }
-            peers[member.id] = PeerAddress(host: parsed.host, port: parsed.port)
-        }
+        guard let listen = config.listenPeerURLs.first else { return nil }
         return PeerTransport(
             localID: memberID, clusterID: clusterID,
             listenAddress: PeerAddress(host: listen.host == "localhost" ? "127.0.0.1" : listen.host, port: listen.port),
-            peers: peers, logger: logger, eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
+            peers: peerAddresses(of: members, except: memberID), logger: logger,
+            eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
+    }
+
+    /// Where to reach each member but `local`.
+    static func peerAddresses(of members: [Member], except local: UInt64) -> [NodeID: PeerAddress] {
+        var peers: [NodeID: PeerAddress] = [:]
+        for member in members where member.id != local {
+            guard let url = member.peerURLs.first, case .success(let parsed) = EndpointURL.parse(url) else { continue }
+            peers[member.id] = PeerAddress(host: parsed.host == "localhost" ? "127.0.0.1" : parsed.host, port: parsed.port)
+        }
+        return peers
     }
 
     /// Binds the peer listener (a port in use is an error for the caller).

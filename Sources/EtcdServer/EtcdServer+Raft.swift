@@ -42,6 +42,12 @@ extension EtcdServer {
         } catch {
             throw error == .noLeader ? .noLeader : .stopped
         }
+        return try await wait(forRequest: requestID)
+    }
+
+    /// Waits until the entry proposed under `requestID` applied here (or
+    /// the request timeout passed).
+    func wait(forRequest requestID: UInt64) async throws(EtcdError) -> ApplyResult {
         let deadline = ContinuousClock.now + requestTimeout
         let result = await withCheckedContinuation { (c: CheckedContinuation<ApplyResult, Never>) in
             proposals[requestID] = PendingProposal(continuation: c, deadline: deadline)
@@ -49,6 +55,11 @@ extension EtcdServer {
         }
         if case .failure(let error) = result { throw error }
         return result
+    }
+
+    /// Answers the proposer of `requestID`, if it waits on this member.
+    func finish(request requestID: UInt64, with result: ApplyResult) {
+        proposals.removeValue(forKey: requestID)?.continuation.resume(returning: result)
     }
 
     /// Waits (up to the request timeout) until some member leads.
@@ -158,15 +169,17 @@ extension EtcdServer {
                     metadata: ["index": "\(entry.index)", "term": "\(entry.term)", "error": "\(error)"])
                 return
             }
-            let (result, events) = stateMachine.apply(envelope.command)
-            publish(events)
-            if let waiter = proposals.removeValue(forKey: envelope.requestID) {
-                waiter.continuation.resume(returning: result)
+            switch envelope.command {
+            case .publish, .memberUpdate:
+                finish(request: envelope.requestID, with: applyMemberCommand(envelope.command))
+            default:
+                let (result, events) = stateMachine.apply(envelope.command)
+                publish(events)
+                finish(request: envelope.requestID, with: result)
             }
         case .confChange:
             do {
-                let change = try ConfChange(decoding: entry.data)
-                _ = raft.applyConfChange(change)
+                applyConfChange(try ConfChange(decoding: entry.data))
             } catch {
                 logger.error("skipping undecodable membership change", metadata: ["index": "\(entry.index)"])
             }
@@ -271,13 +284,7 @@ struct RestoredState: Sendable {
     init(snapshot: Snapshot, memberID: UInt64, config: ServerConfig) throws {
         let state = try ServerSnapshot(decoding: snapshot.data)
         stateMachine = StateMachine(store: try KVStore(snapshot: state.store))
-        // Client URLs are this member's own (from its flags); the
-        // snapshot's maker knew only its own.
-        members = state.members.map { member in
-            var member = member
-            if member.id == memberID { member.clientURLs = config.advertiseClientURLs.map(\.description) }
-            return member
-        }
+        members = state.members
         index = snapshot.metadata.index
     }
 }

@@ -33,6 +33,10 @@ public actor EtcdServer {
     var watchSignals: [WatchStreamID: AsyncStream<Void>.Continuation] = [:]
     /// Chooses request and lease IDs (etcd's scheme: member bits + time + counter).
     var idGenerator: IDGenerator
+    /// Set once this member applied its own removal; it then stops.
+    var removedFromCluster = false
+    /// Whether this member's attribute publish is being proposed.
+    var publishInFlight = false
     /// Index of the newest snapshot taken or installed (0: none yet).
     var snapshotIndex: UInt64 = 0
 
@@ -51,13 +55,22 @@ public actor EtcdServer {
 
     /// A member whose Raft log lives in `config.dataDir`: created with the
     /// bootstrap log on first start, recovered on every later one.
-    public static func open(config: ServerConfig, logger: Logger) throws -> EtcdServer {
+    public static func open(config: ServerConfig, logger: Logger) async throws -> EtcdServer {
         let members = config.initialMembers()
         let memberID = members.first(where: { $0.name == config.name })?.id ?? 0
-        let identity = DiskPersistence.Identity(
-            memberID: memberID, clusterID: ClusterIdentity.clusterID(memberIDs: members.map(\.id)))
-        let recovered = try DiskPersistence.open(
-            dataDir: config.dataDir, newIdentity: identity, voters: members.map(\.id))
+        var clusterID = ClusterIdentity.clusterID(memberIDs: members.map(\.id))
+        var voters = members.map(\.id)
+        let joining =
+            config.initialClusterState == .existing
+            && !DiskPersistence.exists(dataDir: config.dataDir)
+        if joining {
+            // A member added at runtime: the cluster's ID comes from its
+            // members, and the log (membership included) from the leader.
+            clusterID = try await discoverClusterID(members: members, memberID: memberID, logger: logger)
+            voters = []
+        }
+        let identity = DiskPersistence.Identity(memberID: memberID, clusterID: clusterID)
+        let recovered = try DiskPersistence.open(dataDir: config.dataDir, newIdentity: identity, voters: voters)
         if recovered.restarted {
             logger.info(
                 "restarting member from its data directory",
@@ -82,6 +95,25 @@ public actor EtcdServer {
             config: config, logger: logger, persistence: recovered.persistence, storage: recovered.storage,
             memberID: recovered.identity.memberID, clusterID: recovered.identity.clusterID,
             members: restored?.members ?? members, restored: restored)
+    }
+
+    /// Asks the other members of `--initial-cluster` for the cluster ID.
+    private static func discoverClusterID(members: [Member], memberID: UInt64, logger: Logger) async throws -> UInt64 {
+        var reasons: [String] = []
+        for (peerID, address) in peerAddresses(of: members, except: memberID).sorted(by: { $0.key < $1.key }) {
+            do {
+                let id = try await ClusterIDDiscovery.fetch(from: address, localID: memberID, peerID: peerID)
+                logger.info(
+                    "joining existing cluster", metadata: ["cluster-id": "\(hex(id))", "asked": "\(address)"])
+                return id
+            } catch {
+                reasons.append("\(address): \(error)")
+            }
+        }
+        throw JoinError(
+            description: "cannot reach any member of --initial-cluster to join the existing cluster ("
+                + reasons.joined(separator: "; ")
+                + "); add this member with `etcdctl member add` and make sure the others are running")
     }
 
     init(
@@ -231,4 +263,9 @@ extension TxnRequest {
             }
         }
     }
+}
+
+/// Why a member started with `--initial-cluster-state existing` could not join.
+public struct JoinError: Error, Sendable, CustomStringConvertible {
+    public var description: String
 }

@@ -110,7 +110,9 @@ public struct ServerConfig: Sendable {
             return Member(
                 id: ClusterIdentity.memberID(peerURLs: urls, token: initialClusterToken),
                 name: memberName, peerURLs: urls.sorted(),
-                clientURLs: memberName == name ? advertiseClientURLs.map(\.description) : [],
+                // Client URLs are unknown until each member publishes them
+                // through the log (etcd's attribute publish).
+                clientURLs: [],
                 isLearner: false)
         }
     }

@@ -48,7 +48,7 @@ logger.info(
 
 let server: EtcdServer
 do {
-    server = try EtcdServer.open(config: config, logger: logger)
+    server = try await EtcdServer.open(config: config, logger: logger)
 } catch {
     logger.critical(
         "cannot open the data directory",
@@ -60,6 +60,11 @@ do {
 }
 do {
     try await ClientServer(server: server, logger: logger).run()
+} catch let error as MemberRemovedError {
+    logger.warning(
+        "stopping: \(error)",
+        metadata: ["hint": "to rejoin, add the member again and start it with an empty --data-dir"])
+    exit(0)
 } catch {
     logger.critical(
         "failed to serve client requests",

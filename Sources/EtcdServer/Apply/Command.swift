@@ -11,6 +11,12 @@ public enum Command: Sendable, Hashable {
     case compact(CompactionRequest)
     case leaseGrant(id: Int64, ttl: Int64)
     case leaseRevoke(id: Int64)
+    /// A member announces its name and client URLs (etcd's attribute
+    /// publish), so every member lists them.
+    case publish(memberID: UInt64, name: String, clientURLs: [String])
+    /// A member's peer URLs change (etcd's `ConfChangeUpdateNode`, which
+    /// changes no Raft membership, so an ordinary entry suffices).
+    case memberUpdate(memberID: UInt64, peerURLs: [String])
 }
 
 /// A command with the ID the proposer waits on. Only the member that
@@ -54,6 +60,15 @@ extension CommandEnvelope: BinaryCodable {
         case .leaseRevoke(let id):
             w.write(UInt8(6))
             w.writeSigned(id)
+        case .publish(let id, let name, let clientURLs):
+            w.write(UInt8(7))
+            w.write(id)
+            w.write(Array(name.utf8))
+            w.writeStrings(clientURLs)
+        case .memberUpdate(let id, let peerURLs):
+            w.write(UInt8(8))
+            w.write(id)
+            w.writeStrings(peerURLs)
         }
     }
 
@@ -68,6 +83,11 @@ extension CommandEnvelope: BinaryCodable {
         case 4: command = .compact(CompactionRequest(revision: try r.readSigned(), physical: try r.readBool()))
         case 5: command = .leaseGrant(id: try r.readSigned(), ttl: try r.readSigned())
         case 6: command = .leaseRevoke(id: try r.readSigned())
+        case 7:
+            command = .publish(
+                memberID: try r.readUInt64(), name: String(decoding: try r.readBytes(), as: UTF8.self),
+                clientURLs: try r.readStrings())
+        case 8: command = .memberUpdate(memberID: try r.readUInt64(), peerURLs: try r.readStrings())
         case let tag: throw .invalidValue("command tag \(tag)")
         }
     }
@@ -75,9 +95,20 @@ extension CommandEnvelope: BinaryCodable {
 
 extension BinaryWriter {
     mutating func writeSigned(_ value: Int64) { write(UInt64(bitPattern: value)) }
+
+    mutating func writeStrings(_ strings: [String]) {
+        write(UInt64(strings.count))
+        for string in strings { write(Array(string.utf8)) }
+    }
 }
 
 extension BinaryReader {
+    mutating func readStrings() throws(BinaryDecodingError) -> [String] {
+        var strings: [String] = []
+        for _ in 0..<(try readCount()) { strings.append(String(decoding: try readBytes(), as: UTF8.self)) }
+        return strings
+    }
+
     mutating func readSigned() throws(BinaryDecodingError) -> Int64 { Int64(bitPattern: try readUInt64()) }
 }
 

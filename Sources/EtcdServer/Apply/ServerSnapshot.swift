@@ -52,20 +52,16 @@ extension Member {
     func encode(to w: inout BinaryWriter) {
         w.write(id)
         w.write(Array(name.utf8))
-        w.write(UInt64(peerURLs.count))
-        for url in peerURLs { w.write(Array(url.utf8)) }
-        w.write(UInt64(clientURLs.count))
-        for url in clientURLs { w.write(Array(url.utf8)) }
+        w.writeStrings(peerURLs)
+        w.writeStrings(clientURLs)
         w.write(isLearner)
     }
 
     init(from r: inout BinaryReader) throws(BinaryDecodingError) {
         let id = try r.readUInt64()
         let name = String(decoding: try r.readBytes(), as: UTF8.self)
-        var peerURLs: [String] = []
-        for _ in 0..<(try r.readCount()) { peerURLs.append(String(decoding: try r.readBytes(), as: UTF8.self)) }
-        var clientURLs: [String] = []
-        for _ in 0..<(try r.readCount()) { clientURLs.append(String(decoding: try r.readBytes(), as: UTF8.self)) }
+        let peerURLs = try r.readStrings()
+        let clientURLs = try r.readStrings()
         let isLearner = try r.readBool()
         self.init(id: id, name: name, peerURLs: peerURLs, clientURLs: clientURLs, isLearner: isLearner)
     }

@@ -9,6 +9,8 @@ public enum ApplyResult: Sendable {
     case compact(revision: Int64)
     case leaseGrant(Lease, revision: Int64)
     case leaseRevoke(revision: Int64)
+    /// The membership after a member change.
+    case members([Member])
     case failure(EtcdError)
 }
 
@@ -44,6 +46,9 @@ struct StateMachine: Sendable {
             case .leaseRevoke(let id):
                 let (revision, events) = try store.revokeLease(id)
                 return (.leaseRevoke(revision: revision), events)
+            case .publish, .memberUpdate:
+                // Membership lives in the server, which applies these itself.
+                return (.failure(.stopped), [])
             }
         } catch {
             return (.failure(EtcdError(error)), [])

@@ -78,7 +78,12 @@ final class AcceptorHandler: ChannelInboundHandler {
         let reply = PeerHelloReply(answering: hello, clusterID: env.clusterID, memberID: env.localID)
         let frame = PeerFrame.helloReply(reply).encoded(allocator: context.channel.allocator)
         if let rejection = Self.acceptorView(of: reply, hello: hello) {
-            logger.warning("rejected peer connection from member \(hello.from.hexID): \(rejection)")
+            if hello.clusterID == 0 {
+                // A joining member asking for our cluster ID (ClusterIDDiscovery).
+                logger.info("answered a cluster ID query", metadata: ["from": "\(hello.from.hexID)"])
+            } else {
+                logger.warning("rejected peer connection from member \(hello.from.hexID): \(rejection)")
+            }
             // Close once the verdict is on the wire, so the dialer can log why.
             context.writeAndFlush(Self.wrapOutboundOut(frame)).assumeIsolated().whenComplete { _ in
                 context.close(promise: nil)

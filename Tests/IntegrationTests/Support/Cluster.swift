@@ -10,7 +10,7 @@ final class TestCluster: @unchecked Sendable {
     }
 
     let kind: EtcdNode.Kind
-    let specs: [Spec]
+    private(set) var specs: [Spec]
     let root: URL
     /// Flags added to every member's command line.
     let extraArguments: [String]
@@ -30,8 +30,30 @@ final class TestCluster: @unchecked Sendable {
         "127.0.0.1:\(specs.first { $0.name == name }?.clientPort ?? 0)"
     }
 
-    func start(_ name: String) throws {
+    /// A member to be added at runtime: ports chosen, not started.
+    func plan(_ name: String) throws -> Spec {
+        let spec = Spec(name: name, clientPort: try Ports.free(), peerPort: try Ports.free())
+        specs.append(spec)
+        return spec
+    }
+
+    func isRunning(_ name: String) -> Bool { processes[name]?.process.isRunning ?? false }
+
+    /// Waits (bounded) until member `name`'s process exits on its own.
+    func waitForExit(_ name: String, timeout: Duration = .seconds(20)) -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if !isRunning(name) { return true }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        return false
+    }
+
+    /// Starts member `name`; `members` limits `--initial-cluster` (for a
+    /// member joining with `--initial-cluster-state existing`).
+    func start(_ name: String, state: String = "new", members: [String]? = nil) throws {
         guard let spec = specs.first(where: { $0.name == name }) else { throw TestFailure("no member \(name)") }
+        let specs = members.map { names in self.specs.filter { names.contains($0.name) } } ?? self.specs
         let binary: String
         switch kind {
         case .etcd: binary = Paths.etcd
@@ -48,7 +70,7 @@ final class TestCluster: @unchecked Sendable {
                 "--name", name, "--data-dir", root.appendingPathComponent(name).path,
                 "--listen-client-urls", client, "--advertise-client-urls", client,
                 "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-                "--initial-cluster", initial, "--initial-cluster-state", "new",
+                "--initial-cluster", initial, "--initial-cluster-state", state,
                 "--initial-cluster-token", "test-cluster",
             ] + extraArguments,
             logURL: root.appendingPathComponent("\(name).log"))
