@@ -1,8 +1,9 @@
 import EtcdServer
 import GRPCCore
 
-/// `etcdserverpb.Maintenance`: Status now; snapshot, defragment, hash and
-/// alarms arrive with durable storage and answer UNIMPLEMENTED until then.
+/// `etcdserverpb.Maintenance`: status, alarms, defragment, HashKV and
+/// MoveLeader; Hash and Snapshot (which stream etcd's bolt file) answer
+/// UNIMPLEMENTED until the on-disk backend exists.
 struct MaintenanceService: Etcdserverpb_Maintenance.SimpleServiceProtocol {
     let server: EtcdServer
 
@@ -32,7 +33,9 @@ struct MaintenanceService: Etcdserverpb_Maintenance.SimpleServiceProtocol {
     func defragment(
         request: Etcdserverpb_DefragmentRequest, context: ServerContext
     ) async throws -> Etcdserverpb_DefragmentResponse {
-        throw RPCError(code: .unimplemented, message: "defragment is not implemented yet")
+        var response = Etcdserverpb_DefragmentResponse()
+        response.header = .init(await server.defragment())
+        return response
     }
 
     func hash(request: Etcdserverpb_HashRequest, context: ServerContext) async throws -> Etcdserverpb_HashResponse {
@@ -40,7 +43,14 @@ struct MaintenanceService: Etcdserverpb_Maintenance.SimpleServiceProtocol {
     }
 
     func hashKV(request: Etcdserverpb_HashKVRequest, context: ServerContext) async throws -> Etcdserverpb_HashKVResponse {
-        throw RPCError(code: .unimplemented, message: "hashkv is not implemented yet")
+        let (hash, header) = try await withEtcdErrors { () async throws(EtcdError) in
+            try await server.hashKV(revision: request.revision)
+        }
+        var response = Etcdserverpb_HashKVResponse()
+        response.header = .init(header)
+        response.hash = hash.hash
+        response.compactRevision = hash.compactRevision
+        return response
     }
 
     func snapshot(
@@ -50,9 +60,13 @@ struct MaintenanceService: Etcdserverpb_Maintenance.SimpleServiceProtocol {
         throw RPCError(code: .unimplemented, message: "snapshot is not implemented yet")
     }
 
+    /// etcd answers an empty response (not even a header) on success.
     func moveLeader(
         request: Etcdserverpb_MoveLeaderRequest, context: ServerContext
     ) async throws -> Etcdserverpb_MoveLeaderResponse {
-        throw RPCError(code: .unimplemented, message: "move leader is not implemented yet")
+        try await withEtcdErrors { () async throws(EtcdError) in
+            try await server.moveLeader(to: request.targetID)
+        }
+        return Etcdserverpb_MoveLeaderResponse()
     }
 }

@@ -7,6 +7,7 @@ extension RPCError {
     init(_ error: EtcdError) {
         let code: RPCError.Code =
             switch error.code {
+            case .unknown: .unknown
             case .invalidArgument: .invalidArgument
             case .notFound: .notFound
             case .permissionDenied: .permissionDenied

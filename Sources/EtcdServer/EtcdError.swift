@@ -28,6 +28,8 @@ public enum EtcdError: Error, Sendable, Hashable {
     case learnerNotReady
     case tooManyLearners
     case notEnoughStartedMembers
+    case badLeaderTransferee
+    case leaderTransferTimeout
     case invalidAuthToken
     case permissionDenied
     case authNotEnabled
@@ -35,7 +37,7 @@ public enum EtcdError: Error, Sendable, Hashable {
 
     /// gRPC status codes as numbers (so this module needs no gRPC dependency).
     public enum Code: Int, Sendable {
-        case invalidArgument = 3, notFound = 5, permissionDenied = 7, resourceExhausted = 8,
+        case unknown = 2, invalidArgument = 3, notFound = 5, permissionDenied = 7, resourceExhausted = 8,
             failedPrecondition = 9, outOfRange = 11, unimplemented = 12, unavailable = 14,
             unauthenticated = 16
     }
@@ -49,9 +51,10 @@ public enum EtcdError: Error, Sendable, Hashable {
         case .noSpace: return .resourceExhausted
         case .leaseNotFound, .memberNotFound: return .notFound
         case .leaseExists, .notLeader, .memberExists, .peerURLExists, .authNotEnabled, .memberNotLearner,
-            .learnerNotReady, .tooManyLearners, .notEnoughStartedMembers:
+            .learnerNotReady, .tooManyLearners, .notEnoughStartedMembers, .badLeaderTransferee:
             return .failedPrecondition
         case .noLeader, .leaderChanged, .stopped, .timeout: return .unavailable
+        case .leaderTransferTimeout: return .unknown  // etcd has no gRPC code for it
         case .invalidAuthToken: return .unauthenticated
         case .permissionDenied: return .permissionDenied
         case .unimplemented: return .unimplemented
@@ -88,6 +91,8 @@ public enum EtcdError: Error, Sendable, Hashable {
         case .tooManyLearners: return "etcdserver: too many learner members in cluster"
         case .notEnoughStartedMembers:
             return "etcdserver: re-configuration failed due to not enough started members"
+        case .badLeaderTransferee: return "etcdserver: bad leader transferee"
+        case .leaderTransferTimeout: return "etcdserver: request timed out, leader transfer took too long"
         case .invalidAuthToken: return "etcdserver: invalid auth token"
         case .permissionDenied: return "etcdserver: permission denied"
         case .authNotEnabled: return "etcdserver: authentication is not enabled"

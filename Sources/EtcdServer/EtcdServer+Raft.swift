@@ -129,6 +129,12 @@ extension EtcdServer {
 
     private func handle(_ ready: Ready) {
         if let soft = ready.softState { leadershipChanged(to: soft.lead) }
+        // A leader sends before its own fsync (Raft thesis 10.2.1): its
+        // appends and heartbeats promise nothing about its disk, so followers
+        // write in parallel with it. Everyone else sends after, since votes
+        // and append acknowledgements promise durable state.
+        let sendFirst = raft.role == .leader
+        if sendFirst { send(ready.messages) }
         do {
             if let snapshot = ready.snapshot, snapshot.metadata.index > snapshotIndex {
                 try persistence.saveSnapshot(snapshot)
@@ -145,7 +151,7 @@ extension EtcdServer {
         }
         if !ready.entries.isEmpty { raftStorage.append(ready.entries) }
         if let hard = ready.hardState { raftStorage.setHardState(hard) }
-        send(ready.messages)
+        if !sendFirst { send(ready.messages) }
         for read in ready.readStates { reads.confirm(read.requestContext, index: read.index) }
         for entry in ready.committedEntries { apply(entry) }
     }
