@@ -19,14 +19,29 @@ struct MaintenanceService: Etcdserverpb_Maintenance.SimpleServiceProtocol {
         response.raftAppliedIndex = s.raftAppliedIndex
         response.dbSizeInUse = s.dbSizeInUse
         response.isLearner = s.isLearner
+        response.errors = s.errors
         return response
     }
 
     func alarm(request: Etcdserverpb_AlarmRequest, context: ServerContext) async throws -> Etcdserverpb_AlarmResponse {
-        // No alarm can be raised yet: answer with an empty list, as etcd does
-        // when none is active.
+        let action: EtcdServer.AlarmAction =
+            switch request.action {
+            case .activate: .activate
+            case .deactivate: .deactivate
+            default: .get
+            }
+        let type = AlarmType(rawValue: request.alarm.rawValue) ?? .none
+        let (alarms, header) = try await withEtcdErrors { () async throws(EtcdError) in
+            try await server.alarm(action: action, memberID: request.memberID, type: type)
+        }
         var response = Etcdserverpb_AlarmResponse()
-        response.header = .init(await server.currentHeader())
+        response.header = .init(header)
+        response.alarms = alarms.map { a in
+            var m = Etcdserverpb_AlarmMember()
+            m.memberID = a.memberID
+            m.alarm = Etcdserverpb_AlarmType(rawValue: a.alarm.rawValue) ?? .none
+            return m
+        }
         return response
     }
 

@@ -36,6 +36,7 @@ extension EtcdServer {
         let requestID = idGenerator.next()
         let data = CommandEnvelope(requestID: requestID, command: command).encoded()
         if data.count > config.maxRequestBytes { throw .requestTooLarge }
+        try await checkQuota(command)
         try await waitForLeader()
         do {
             try raft.propose(data)
@@ -232,7 +233,8 @@ extension EtcdServer {
         guard config.snapshotCount > 0, applied > snapshotIndex,
             applied - snapshotIndex >= UInt64(config.snapshotCount)
         else { return }
-        let state = ServerSnapshot(members: members, store: stateMachine.store.snapshot())
+        let state = ServerSnapshot(
+            members: members, alarms: stateMachine.alarms, store: stateMachine.store.snapshot())
         guard let snapshot = raftStorage.createSnapshot(index: applied, confState: raft.confState, data: state.encoded())
         else { return }
         do {
@@ -289,7 +291,7 @@ struct RestoredState: Sendable {
 
     init(snapshot: Snapshot, memberID: UInt64, config: ServerConfig) throws {
         let state = try ServerSnapshot(decoding: snapshot.data)
-        stateMachine = StateMachine(store: try KVStore(snapshot: state.store))
+        stateMachine = StateMachine(store: try KVStore(snapshot: state.store), alarms: state.alarms)
         members = state.members
         index = snapshot.metadata.index
     }

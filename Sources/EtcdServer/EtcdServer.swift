@@ -214,14 +214,18 @@ public actor EtcdServer {
         public var raftAppliedIndex: UInt64
         public var dbSizeInUse: Int64
         public var isLearner: Bool
+        /// Raised alarms as etcd lists them in Status.
+        public var errors: [String]
     }
 
     public func status() -> Status {
-        let size = stateMachine.store.approximateSize()
+        let size = stateMachine.store.sizeEstimate
         return Status(
             header: header(revision: stateMachine.store.currentRevision), version: Self.apiVersion,
             dbSize: size, leader: raft.lead, raftIndex: raft.committedIndex, raftTerm: raft.term,
-            raftAppliedIndex: raft.appliedIndex, dbSizeInUse: size, isLearner: false)
+            raftAppliedIndex: raft.appliedIndex, dbSizeInUse: size,
+            isLearner: members.first { $0.id == memberID }?.isLearner ?? false,
+            errors: stateMachine.alarms.map(\.text))
     }
 
     // MARK: Helpers

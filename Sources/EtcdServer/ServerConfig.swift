@@ -76,7 +76,10 @@ public struct ServerConfig: Sendable {
     public var initialClusterToken: String = "etcd-cluster"
     public var maxTxnOps: Int = 128
     public var maxRequestBytes: Int = 1_572_864
-    public var quotaBackendBytes: Int64 = 2 * 1024 * 1024 * 1024
+    /// `--quota-backend-bytes`: 0 means the default, negative disables it.
+    public var quotaBackendBytes: Int64 = 0
+    /// etcd's default quota, 2 GiB.
+    public static let defaultQuotaBackendBytes: Int64 = 2 * 1024 * 1024 * 1024
     public var heartbeatIntervalMs: Int = 100
     public var electionTimeoutMs: Int = 1000
     /// How often watchers that asked for progress notifications get one

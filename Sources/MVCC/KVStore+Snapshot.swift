@@ -100,6 +100,7 @@ extension KVStore {
         }
         for (id, key) in attachments { self.lessor.attach(id, key: key) }
         guard r.isAtEnd else { throw .corrupt }
+        sizeEstimate = approximateSize()
     }
 }
 

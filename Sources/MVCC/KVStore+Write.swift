@@ -85,6 +85,9 @@ extension KVStore {
         guard !batch.changes.isEmpty else { return [] }
         currentRevision = batch.main
         applyLeaseChanges(batch.changes)
+        for change in batch.changes {
+            sizeEstimate += Self.versionCost(key: change.key.count, value: change.event.kv.value.count)
+        }
         return batch.changes.map(\.event)
     }
 

@@ -49,6 +49,16 @@ public struct KVStore: EventHistory, Sendable {
         self.lessor = lessor
     }
 
+    /// Roughly how many bytes the retained history occupies, kept up to
+    /// date by every write and compaction so that the quota check and the
+    /// status API need not walk the store (see `approximateSize()`).
+    public internal(set) var sizeEstimate: Int64 = 0
+
+    /// The estimate's charge for one stored version.
+    static func versionCost(key: Int, value: Int) -> Int64 {
+        Int64(key + value + MemoryLayout<KeyIndex.Entry>.stride + 24)
+    }
+
     /// Number of keys that currently exist (not deleted).
     public var keyCount: Int { index.liveCount }
 
@@ -56,13 +66,12 @@ public struct KVStore: EventHistory, Sendable {
     /// and per-version bookkeeping), for the status API's database size.
     /// Walks every version: O(history), meant for occasional status calls.
     public func approximateSize() -> Int64 {
-        var bytes = 0
+        var bytes: Int64 = 0
         index.forEach(from: [], to: []) { ki in
-            bytes += ki.key.count + 64
-            for entry in ki.entries { bytes += entry.value.count + MemoryLayout<KeyIndex.Entry>.stride + 24 }
+            for entry in ki.entries { bytes += Self.versionCost(key: ki.key.count, value: entry.value.count) }
             return true
         }
-        return Int64(bytes)
+        return bytes
     }
 
     /// Whether a put may attach lease `id`.
@@ -85,6 +94,7 @@ public struct KVStore: EventHistory, Sendable {
         // Keep the compacted revision's own records: etcd still serves a
         // watch that starts exactly there.
         log.removeThrough(main: revision - 1)
+        sizeEstimate = approximateSize()
     }
 
     // MARK: History replay

@@ -17,6 +17,8 @@ public enum Command: Sendable, Hashable {
     /// A member's peer URLs change (etcd's `ConfChangeUpdateNode`, which
     /// changes no Raft membership, so an ordinary entry suffices).
     case memberUpdate(memberID: UInt64, peerURLs: [String])
+    /// Raise (`activate`) or disarm an alarm (etcd's `AlarmRequest`).
+    case alarm(activate: Bool, memberID: UInt64, type: AlarmType)
 }
 
 /// A command with the ID the proposer waits on. Only the member that
@@ -69,6 +71,11 @@ extension CommandEnvelope: BinaryCodable {
             w.write(UInt8(8))
             w.write(id)
             w.writeStrings(peerURLs)
+        case .alarm(let activate, let id, let type):
+            w.write(UInt8(9))
+            w.write(activate)
+            w.write(id)
+            w.write(UInt64(type.rawValue))
         }
     }
 
@@ -88,6 +95,11 @@ extension CommandEnvelope: BinaryCodable {
                 memberID: try r.readUInt64(), name: String(decoding: try r.readBytes(), as: UTF8.self),
                 clientURLs: try r.readStrings())
         case 8: command = .memberUpdate(memberID: try r.readUInt64(), peerURLs: try r.readStrings())
+        case 9:
+            let activate = try r.readBool()
+            let id = try r.readUInt64()
+            guard let type = AlarmType(rawValue: Int(try r.readUInt64())) else { throw .invalidValue("alarm type") }
+            command = .alarm(activate: activate, memberID: id, type: type)
         case let tag: throw .invalidValue("command tag \(tag)")
         }
     }

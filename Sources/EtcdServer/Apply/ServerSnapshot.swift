@@ -12,6 +12,7 @@ struct ServerSnapshot: Sendable {
     static let version: UInt8 = 1
 
     var members: [Member]
+    var alarms: [AlarmMember]
     /// `KVStore.snapshot()` bytes.
     var store: [UInt8]
 
@@ -21,12 +22,18 @@ struct ServerSnapshot: Sendable {
         w.write(Self.version)
         w.write(UInt64(members.count))
         for member in members { member.encode(to: &w) }
+        w.write(UInt64(alarms.count))
+        for alarm in alarms {
+            w.write(alarm.memberID)
+            w.write(UInt64(alarm.alarm.rawValue))
+        }
         w.write(store)
         return w.bytes
     }
 
-    init(members: [Member], store: [UInt8]) {
+    init(members: [Member], alarms: [AlarmMember], store: [UInt8]) {
         self.members = members
+        self.alarms = alarms
         self.store = store
     }
 
@@ -44,6 +51,13 @@ struct ServerSnapshot: Sendable {
         members.reserveCapacity(count)
         for _ in 0..<count { members.append(try Member(from: &r)) }
         self.members = members
+        var alarms: [AlarmMember] = []
+        for _ in 0..<(try r.readCount()) {
+            let id = try r.readUInt64()
+            guard let type = AlarmType(rawValue: Int(try r.readUInt64())) else { throw .invalidValue("alarm type") }
+            alarms.append(AlarmMember(memberID: id, alarm: type))
+        }
+        self.alarms = alarms
         self.store = try r.readBytes()
     }
 }

@@ -11,6 +11,8 @@ public enum ApplyResult: Sendable {
     case leaseRevoke(revision: Int64)
     /// The membership after a member change.
     case members([Member])
+    /// The alarms an alarm request changed.
+    case alarms([AlarmMember])
     case failure(EtcdError)
 }
 
@@ -19,13 +21,20 @@ public enum ApplyResult: Sendable {
 /// member that applies the same log holds the same store.
 struct StateMachine: Sendable {
     var store: KVStore
+    /// Raised alarms, oldest first.
+    var alarms: [AlarmMember] = []
 
-    init(store: KVStore = KVStore()) {
+    init(store: KVStore = KVStore(), alarms: [AlarmMember] = []) {
         self.store = store
+        self.alarms = alarms
     }
+
+    /// Whether writes that add data are refused (etcd's capped applier).
+    var isCapped: Bool { alarms.contains { $0.alarm == .noSpace } }
 
     /// Applies one command; returns its result and the watch events it made.
     mutating func apply(_ command: Command) -> (ApplyResult, [Event]) {
+        if isCapped && command.addsData { return (.failure(.noSpace), []) }
         do {
             switch command {
             case .put(let r):
@@ -46,12 +55,55 @@ struct StateMachine: Sendable {
             case .leaseRevoke(let id):
                 let (revision, events) = try store.revokeLease(id)
                 return (.leaseRevoke(revision: revision), events)
+            case .alarm(let activate, let memberID, let type):
+                return (.alarms(applyAlarm(activate: activate, member: AlarmMember(memberID: memberID, alarm: type))), [])
             case .publish, .memberUpdate:
                 // Membership lives in the server, which applies these itself.
                 return (.failure(.stopped), [])
             }
         } catch {
             return (.failure(EtcdError(error)), [])
+        }
+    }
+}
+
+extension StateMachine {
+    /// Raises or disarms one alarm; returns it if that changed anything
+    /// (etcd answers an empty list otherwise).
+    mutating func applyAlarm(activate: Bool, member: AlarmMember) -> [AlarmMember] {
+        guard member.alarm != .none else { return [] }
+        if activate {
+            guard !alarms.contains(member) else { return [] }
+            alarms.append(member)
+        } else {
+            guard let i = alarms.firstIndex(of: member) else { return [] }
+            alarms.remove(at: i)
+        }
+        return [member]
+    }
+}
+
+extension Command {
+    /// Whether the command can grow the store; a NOSPACE alarm refuses
+    /// exactly these, while reads, deletes and compaction go on.
+    var addsData: Bool {
+        switch self {
+        case .put, .leaseGrant: true
+        case .txn(let t): t.hasPut
+        case .deleteRange, .compact, .leaseRevoke, .publish, .memberUpdate, .alarm: false
+        }
+    }
+}
+
+extension TxnRequest {
+    /// Whether any branch (recursively) puts.
+    var hasPut: Bool {
+        (success + failure).contains { op in
+            switch op {
+            case .put: true
+            case .range, .deleteRange: false
+            case .txn(let t): t.hasPut
+            }
         }
     }
 }
