@@ -109,6 +109,8 @@ struct OracleScript {
             kind = .background(capture ?? "bg")
             capture = nil
             command = String(command.dropFirst(2))
+            // A background command's stdin is written once and kept open
+            // (`watch -i` exits at end of input).
         } else if command.hasPrefix("?until-empty ") {
             kind = .untilEmpty
             command = String(command.dropFirst("?until-empty ".count))
@@ -159,7 +161,7 @@ struct OracleScript {
                     r = try node.ctl(arguments)
                 }
             case .background(let name):
-                background[name] = try node.background(arguments)
+                background[name] = try node.background(arguments, stdin: step.stdin)
                 r = CommandResult(exitCode: 0, stdout: "", stderr: "")
             case .waitFor(let name, let text):
                 guard let b = background.removeValue(forKey: name) else {

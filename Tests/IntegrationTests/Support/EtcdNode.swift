@@ -14,7 +14,10 @@ final class EtcdNode: @unchecked Sendable {
     var endpoint: String { "127.0.0.1:\(clientPort)" }
 
     /// Starts a node; with `dataDir`, on that existing directory (a restart).
-    init(kind: Kind, clientPort: Int, peerPort: Int, name: String = "n1", dataDir existing: URL? = nil) throws {
+    init(
+        kind: Kind, clientPort: Int, peerPort: Int, name: String = "n1", dataDir existing: URL? = nil,
+        arguments: [String] = []
+    ) throws {
         self.kind = kind
         self.clientPort = clientPort
         self.peerPort = peerPort
@@ -36,7 +39,7 @@ final class EtcdNode: @unchecked Sendable {
                 "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
                 "--initial-cluster", "\(name)=\(peer)", "--initial-cluster-state", "new",
                 "--initial-cluster-token", "oracle-token",
-            ] + (kind == .swiftEtcd ? Self.extraArguments : []),
+            ] + arguments + (kind == .swiftEtcd ? Self.extraArguments : []),
             logURL: dataDir.appendingPathComponent("server.log"))
         try waitUntilServing()
     }
@@ -98,11 +101,14 @@ struct TestFailure: Error, CustomStringConvertible {
 
 extension EtcdNode {
     /// Starts etcdctl in the background (for `watch`), collecting output.
-    func background(_ arguments: [String]) throws -> BackgroundCommand {
+    /// `stdin`, if given, is written at start and the pipe kept open until
+    /// the command stops (interactive `watch -i` exits at end of input).
+    func background(_ arguments: [String], stdin: Data? = nil) throws -> BackgroundCommand {
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("ETCDCTL_") }
         environment["ETCDCTL_API"] = "3"
         return try BackgroundCommand(
-            Paths.etcdctl, ["--endpoints=\(endpoint)", "--dial-timeout=2s"] + arguments, environment: environment)
+            Paths.etcdctl, ["--endpoints=\(endpoint)", "--dial-timeout=2s"] + arguments, environment: environment,
+            stdin: stdin)
     }
 }
 
@@ -113,7 +119,10 @@ final class BackgroundCommand: @unchecked Sendable {
     private var out = Data()
     private var err = Data()
 
-    init(_ executable: String, _ arguments: [String], environment: [String: String]) throws {
+    /// Kept open for the command's lifetime when it was given input.
+    private var inputPipe: Pipe?
+
+    init(_ executable: String, _ arguments: [String], environment: [String: String], stdin: Data? = nil) throws {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.environment = environment
@@ -121,7 +130,15 @@ final class BackgroundCommand: @unchecked Sendable {
         let errPipe = Pipe()
         process.standardOutput = outPipe
         process.standardError = errPipe
-        process.standardInput = FileHandle.nullDevice
+        if let stdin {
+            let pipe = Pipe()
+            process.standardInput = pipe
+            inputPipe = pipe
+            try process.run()
+            try pipe.fileHandleForWriting.write(contentsOf: stdin)
+        } else {
+            process.standardInput = FileHandle.nullDevice
+        }
         outPipe.fileHandleForReading.readabilityHandler = { [weak self] h in
             let d = h.availableData
             self?.lock.withLock { self?.out.append(d) }
@@ -130,7 +147,7 @@ final class BackgroundCommand: @unchecked Sendable {
             let d = h.availableData
             self?.lock.withLock { self?.err.append(d) }
         }
-        try process.run()
+        if inputPipe == nil { try process.run() }
     }
 
     private var output: (String, String) {
@@ -168,5 +185,6 @@ final class BackgroundCommand: @unchecked Sendable {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
+        try? inputPipe?.fileHandleForWriting.close()
     }
 }
