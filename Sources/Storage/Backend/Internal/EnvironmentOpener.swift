@@ -41,7 +41,8 @@ struct EnvironmentOpener {
     /// - `MDB_NOMETASYNC` or `MDB_NOSYNC`: see `BackendOptions.CommitSync`.
     /// Not used: `MDB_WRITEMAP` (a stray pointer write could damage the
     /// file, and the file would be sized to the whole map), `MDB_NORDAHEAD`
-    /// (helps only when the database is larger than RAM; it slows scans).
+    /// (helps random reads only once the database outgrows RAM; readahead
+    /// helps ordered scans).
     private var flags: UInt32 {
         let sync = options.commitSync == .dataPages ? MDB_NOMETASYNC : MDB_NOSYNC
         return UInt32(MDB_NOSUBDIR | MDB_NOTLS | sync)
