@@ -21,8 +21,10 @@ let package = Package(
     targets: [
         // Pure consensus core: no I/O, clocks, threads or ambient randomness.
         .target(name: "Raft"),
+        // The system LMDB library (liblmdb-dev), wrapped by Storage/Backend.
+        .systemLibrary(name: "CLMDB", providers: [.apt(["liblmdb-dev"]), .brew(["lmdb"])]),
         // Write-ahead log, snapshots and the on-disk MVCC backend.
-        .target(name: "Storage"),
+        .target(name: "Storage", dependencies: ["CLMDB"]),
         // Revisioned key-value store, key index, watch hub, lessor.
         .target(name: "MVCC"),
         // The node: drives Raft with storage and transport, applies to MVCC.
