@@ -163,6 +163,7 @@ extension EtcdServer {
 
     /// Points the transport at the current members' peer URLs.
     func membersChanged() {
+        backend?.clusterStateChanged()
         transport?.setPeers(Self.peerAddresses(of: members, except: memberID))
     }
 

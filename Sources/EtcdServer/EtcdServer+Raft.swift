@@ -107,7 +107,7 @@ extension EtcdServer {
     func scheduleReady() {
         guard !readyScheduled else { return }
         readyScheduled = true
-        Task { await self.runScheduledReady() }
+        Task { self.runScheduledReady() }
     }
 
     private func runScheduledReady() {
@@ -167,6 +167,9 @@ extension EtcdServer {
         switch entry.type {
         case .normal:
             guard !entry.data.isEmpty else { return }  // a new leader's empty entry
+            // Already in the backend before a restart (etcd's consistent
+            // index check): applying again would write new revisions.
+            guard entry.index > skipAppliedThrough else { return }
             let envelope: CommandEnvelope
             do {
                 envelope = try CommandEnvelope(decoding: entry.data)
@@ -179,8 +182,10 @@ extension EtcdServer {
             switch envelope.command {
             case .publish, .memberUpdate:
                 finish(request: envelope.requestID, with: applyMemberCommand(envelope.command))
+                backend?.clusterStateChanged()
             default:
                 let (result, events) = stateMachine.apply(envelope.command)
+                recordForBackend(envelope.command, result: result)
                 publish(events)
                 finish(request: envelope.requestID, with: result)
             }
@@ -193,9 +198,43 @@ extension EtcdServer {
         }
     }
 
+    /// Tells the backend about changes it cannot read off the store's
+    /// history: leases and replicated cluster state.
+    private func recordForBackend(_ command: Command, result: ApplyResult) {
+        guard let backend else { return }
+        switch (command, result) {
+        case (.leaseGrant, .leaseGrant(let lease, _)): backend.leaseGranted(id: lease.id, ttl: lease.ttl)
+        case (.leaseRevoke(let id), .leaseRevoke): backend.leaseRevoked(id: id)
+        case (.alarm, _): backend.clusterStateChanged()
+        default: break
+        }
+    }
+
+    /// Commits what was applied since the last commit to the backend (the
+    /// background loop calls it every tick, as etcd's batch interval).
+    func commitBackend() {
+        guard let backend, backend.needsCommit(store: stateMachine.store, appliedIndex: raft.appliedIndex) else {
+            return
+        }
+        do {
+            try backend.commit(
+                store: stateMachine.store, members: members, alarms: stateMachine.alarms,
+                appliedIndex: raft.appliedIndex)
+            try backend.pruneCompacted(store: stateMachine.store)
+        } catch {
+            logger.critical(
+                "failed to commit to the backend; stopping to protect acknowledged writes",
+                metadata: ["error": "\(error)", "hint": "check the data directory's disk space and permissions"])
+            fatalError("failed to commit to the backend: \(error)")
+        }
+    }
+
     private func installSnapshot(_ snapshot: Snapshot) {
         do {
             try restore(from: snapshot)
+            try backend?.replaceAll(
+                store: stateMachine.store, members: members, alarms: stateMachine.alarms,
+                appliedIndex: snapshot.metadata.index)
             logger.info(
                 "installed a snapshot from the leader",
                 metadata: [
@@ -233,6 +272,15 @@ extension EtcdServer {
         guard config.snapshotCount > 0, applied > snapshotIndex,
             applied - snapshotIndex >= UInt64(config.snapshotCount)
         else { return }
+        // The backend must hold everything up to the snapshot before the
+        // WAL that covers it goes.
+        commitBackend()
+        do {
+            try backend?.sync()
+        } catch {
+            logger.critical("failed to sync the backend", metadata: ["error": "\(error)"])
+            fatalError("failed to sync the backend: \(error)")
+        }
         let state = ServerSnapshot(
             members: members, alarms: stateMachine.alarms, store: stateMachine.store.snapshot())
         guard let snapshot = raftStorage.createSnapshot(index: applied, confState: raft.confState, data: state.encoded())
@@ -287,12 +335,23 @@ extension EtcdServer {
 struct RestoredState: Sendable {
     var stateMachine: StateMachine
     var members: [Member]
+    /// The snapshot index (for the next snapshot's trigger).
     var index: UInt64
+    /// The index the state reflects.
+    var appliedIndex: UInt64
+
+    init(stateMachine: StateMachine, members: [Member], index: UInt64, appliedIndex: UInt64) {
+        self.stateMachine = stateMachine
+        self.members = members
+        self.index = index
+        self.appliedIndex = appliedIndex
+    }
 
     init(snapshot: Snapshot, memberID: UInt64, config: ServerConfig) throws {
         let state = try ServerSnapshot(decoding: snapshot.data)
         stateMachine = StateMachine(store: try KVStore(snapshot: state.store), alarms: state.alarms)
         members = state.members
         index = snapshot.metadata.index
+        appliedIndex = snapshot.metadata.index
     }
 }

@@ -37,6 +37,11 @@ public actor EtcdServer {
     var removedFromCluster = false
     /// Whether this member's attribute publish is being proposed.
     var publishInFlight = false
+    /// The on-disk MVCC state (nil for an in-memory member).
+    let backend: MVCCBackend?
+    /// Entries up to this index were applied before a restart and are in
+    /// the backend already; replaying the WAL skips their commands.
+    var skipAppliedThrough: UInt64 = 0
     /// Index of the newest snapshot taken or installed (0: none yet).
     var snapshotIndex: UInt64 = 0
 
@@ -80,9 +85,30 @@ public actor EtcdServer {
                     "commit-index": "\(recovered.storage.hardState.commit)",
                 ])
         }
+        let backend = try MVCCBackend(path: MVCCBackend.path(dataDir: config.dataDir))
+        let snapshotIndex = recovered.snapshot?.metadata.index ?? 0
         var restored: RestoredState?
-        if let snapshot = recovered.snapshot {
+        if let loaded = try backend.load(), loaded.consistentIndex >= snapshotIndex {
+            // etcd's order: the backend is the state; the WAL after the
+            // snapshot is replayed, skipping what the backend already holds.
+            restored = RestoredState(
+                stateMachine: StateMachine(store: loaded.store, alarms: loaded.alarms),
+                members: loaded.members.isEmpty ? members : loaded.members, index: snapshotIndex,
+                appliedIndex: loaded.consistentIndex)
+            logger.info(
+                "recovered the store from the backend",
+                metadata: [
+                    "consistent-index": "\(loaded.consistentIndex)",
+                    "current-revision": "\(loaded.store.currentRevision)", "keys": "\(loaded.store.keyCount)",
+                ])
+        } else if let snapshot = recovered.snapshot {
+            // The backend is older than the snapshot (a crash while a
+            // leader's snapshot was being installed): start from the snapshot
+            // and make the backend match it.
             let state = try RestoredState(snapshot: snapshot, memberID: recovered.identity.memberID, config: config)
+            try backend.replaceAll(
+                store: state.stateMachine.store, members: state.members, alarms: state.stateMachine.alarms,
+                appliedIndex: snapshot.metadata.index)
             logger.info(
                 "recovered the store from a snapshot",
                 metadata: [
@@ -94,7 +120,7 @@ public actor EtcdServer {
         return EtcdServer(
             config: config, logger: logger, persistence: recovered.persistence, storage: recovered.storage,
             memberID: recovered.identity.memberID, clusterID: recovered.identity.clusterID,
-            members: restored?.members ?? members, restored: restored)
+            members: restored?.members ?? members, restored: restored, backend: backend)
     }
 
     /// Asks the other members of `--initial-cluster` for the cluster ID.
@@ -118,15 +144,18 @@ public actor EtcdServer {
 
     init(
         config: ServerConfig, logger: Logger, persistence: any RaftPersistence, storage: MemoryStorage,
-        memberID: UInt64, clusterID: UInt64, members: [Member], restored: RestoredState? = nil
+        memberID: UInt64, clusterID: UInt64, members: [Member], restored: RestoredState? = nil,
+        backend: MVCCBackend? = nil
     ) {
         self.config = config
         self.logger = logger
         self.persistence = persistence
         self.members = members
+        self.backend = backend
         if let restored {
             self.stateMachine = restored.stateMachine
             self.snapshotIndex = restored.index
+            self.skipAppliedThrough = restored.appliedIndex
         }
         self.memberID = memberID
         self.clusterID = clusterID
@@ -219,11 +248,12 @@ public actor EtcdServer {
     }
 
     public func status() -> Status {
-        let size = stateMachine.store.sizeEstimate
+        let size = backend?.sizeInBytes ?? stateMachine.store.sizeEstimate
+        let inUse = backend?.sizeInUse ?? size
         return Status(
             header: header(revision: stateMachine.store.currentRevision), version: Self.apiVersion,
             dbSize: size, leader: raft.lead, raftIndex: raft.committedIndex, raftTerm: raft.term,
-            raftAppliedIndex: raft.appliedIndex, dbSizeInUse: size,
+            raftAppliedIndex: raft.appliedIndex, dbSizeInUse: inUse,
             isLearner: members.first { $0.id == memberID }?.isLearner ?? false,
             errors: stateMachine.alarms.map(\.text))
     }
