@@ -64,7 +64,7 @@ let package = Package(
         .testTarget(name: "RaftTests", dependencies: ["Raft", "RaftTestSupport"]),
         .testTarget(name: "MVCCTests", dependencies: ["MVCC"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
-        .testTarget(name: "EtcdServerTests", dependencies: ["EtcdServer", "MVCC", "Storage", "Raft"]),
+        .testTarget(name: "EtcdServerTests", dependencies: ["EtcdServer", "MVCC", "Storage", "Raft", "RaftTestSupport"]),
         .testTarget(
             name: "TransportTests",
             dependencies: [
