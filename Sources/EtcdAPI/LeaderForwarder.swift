@@ -42,6 +42,17 @@ actor LeaderForwarder {
             })
     }
 
+    /// Asks the leader at `leaderURL` for lease `id`'s time to live: only
+    /// its lessor knows the remaining TTL.
+    func timeToLive(_ request: Etcdserverpb_LeaseTimeToLiveRequest, leaderURL: String) async throws
+        -> Etcdserverpb_LeaseTimeToLiveResponse
+    {
+        let lease = Etcdserverpb_Lease.Client(wrapping: try client(for: leaderURL))
+        var options = CallOptions.defaults
+        options.timeout = .seconds(5)
+        return try await lease.leaseTimeToLive(request, options: options)
+    }
+
     private func client(for url: String) throws -> GRPCClient<HTTP2ClientTransport.Posix> {
         if let connection, connection.target == url { return connection.client }
         connection?.client.beginGracefulShutdown()

@@ -65,6 +65,12 @@ struct LeaseService: Etcdserverpb_Lease.SimpleServiceProtocol {
     func leaseTimeToLive(
         request: Etcdserverpb_LeaseTimeToLiveRequest, context: ServerContext
     ) async throws -> Etcdserverpb_LeaseTimeToLiveResponse {
+        if await !server.isLeader, await server.hasLeader {
+            let url = try await withEtcdErrors { () async throws(EtcdError) in try await server.leaderClientURL() }
+            var response = try await forwarder.timeToLive(request, leaderURL: url)
+            response.header = .init(await server.currentHeader())
+            return response
+        }
         var response = Etcdserverpb_LeaseTimeToLiveResponse()
         response.id = request.id
         do {

@@ -37,6 +37,11 @@ extension EtcdServer {
         }
     }
 
+    /// Whether this member leads (its lessor is the primary one).
+    public var isLeader: Bool { raft.lead == memberID }
+    /// Whether any member leads.
+    public var hasLeader: Bool { raft.lead != .none }
+
     /// The leader's client URL, once a leader exists and has published it
     /// (waits up to the request timeout).
     public func leaderClientURL() async throws(EtcdError) -> String {

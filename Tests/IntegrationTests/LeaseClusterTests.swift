@@ -33,6 +33,9 @@ struct LeaseClusterTests {
         Thread.sleep(forTimeInterval: 9)
         let alive = try cluster.ctl(["get", "leased", "--print-value-only"])
         #expect(alive.stdout == "v\n", "the lease outlived its TTL only if keep-alives reached the leader")
+        // The follower answers time-to-live from the leader's lessor.
+        let ttl = try cluster.ctl(["lease", "timetolive", String(leaseID)], endpoints: [follower])
+        #expect(ttl.stdout.contains("granted with TTL(3s), remaining("), "\(ttl.stdout) \(ttl.stderr)")
         let output = keepAlive.finish(waitingFor: "never", timeout: .milliseconds(10))
         #expect(output.stdout.contains("keepalived with TTL(3)"), "\(output.stdout) \(output.stderr)")
 
