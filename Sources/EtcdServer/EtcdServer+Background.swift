@@ -3,7 +3,7 @@
 extension EtcdServer {
     /// Starts the member and runs its timers until cancelled.
     public func run(progressInterval: Duration) async throws {
-        startRaft()
+        await startRaft()
         if transport != nil {
             try await startPeers()
             Task { await self.consumePeers() }

@@ -54,6 +54,7 @@ extension EtcdServer {
         } catch {
             logger.debug("ignored peer message", metadata: ["from": "\(hex(message.from))", "error": "\(error)"])
         }
+        sendLeaderMessagesIfWriting()
         scheduleReady()
     }
 

@@ -12,21 +12,29 @@ extension EtcdServer {
 
     /// Starts ticking Raft. A cluster of one elects itself at once (etcd
     /// fast-forwards its election ticks the same way).
-    func startRaft() {
+    func startRaft() async {
         guard !started else { return }
         started = true
         // Apply the membership entries first: a node campaigns only once it
         // knows it is a voter.
-        processReady()
+        await processReady()
         if members.count == 1 { raft.campaign() }
-        processReady()
+        await processReady()
     }
 
     /// One heartbeat interval passed.
     func tickRaft() {
         raft.tick()
         expireWaiters(now: .now)
-        processReady()
+        sendLeaderMessagesIfWriting()
+        scheduleReady()
+    }
+
+    /// While a `Ready` is on its way to disk, a leader sends what it queued
+    /// since (heartbeats, appends) at once instead of after the fsync.
+    func sendLeaderMessagesIfWriting() {
+        guard readyInFlight else { return }
+        send(raft.takeLeaderMessages())
     }
 
     // MARK: Proposals
@@ -107,28 +115,35 @@ extension EtcdServer {
     func scheduleReady() {
         guard !readyScheduled else { return }
         readyScheduled = true
-        Task { self.runScheduledReady() }
+        Task { await self.runScheduledReady() }
     }
 
-    private func runScheduledReady() {
+    private func runScheduledReady() async {
         readyScheduled = false
-        processReady()
+        await processReady()
     }
 
     /// Carries out every pending Ready (bounded, so one call cannot spin).
-    func processReady() {
+    /// One pass runs at a time; while it waits on the disk the actor serves
+    /// other calls, and whatever they queue goes into the next Ready.
+    func processReady() async {
+        guard !readyInFlight else { return }
+        readyInFlight = true
         var passes = 0
         while raft.hasReady && passes < 64 {
             passes += 1
             let ready = raft.ready()
-            handle(ready)
+            await handle(ready)
             raft.advance(ready)
         }
         completeReads()
         maybeTakeSnapshot()
+        readyInFlight = false
+        // Work queued while the last pass was writing gets its own pass.
+        if raft.hasReady { scheduleReady() }
     }
 
-    private func handle(_ ready: Ready) {
+    private func handle(_ ready: Ready) async {
         if let soft = ready.softState { leadershipChanged(to: soft.lead) }
         // A leader sends before its own fsync (Raft thesis 10.2.1): its
         // appends and heartbeats promise nothing about its disk, so followers
@@ -137,12 +152,12 @@ extension EtcdServer {
         let sendFirst = raft.role == .leader
         if sendFirst { send(ready.messages) }
         do {
-            if let snapshot = ready.snapshot, snapshot.metadata.index > snapshotIndex {
-                try persistence.saveSnapshot(snapshot)
+            let installs = ready.snapshot.map { $0.metadata.index > snapshotIndex } ?? false
+            try await diskWriter.persist(ready, saveSnapshot: installs)
+            if installs, let snapshot = ready.snapshot {
                 raftStorage.applySnapshot(snapshot)
                 installSnapshot(snapshot)
             }
-            try persistence.save(hardState: ready.hardState, entries: ready.entries, sync: ready.mustSync)
         } catch {
             // A member that cannot persist must not acknowledge anything.
             logger.critical(

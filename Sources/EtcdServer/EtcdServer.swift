@@ -23,6 +23,10 @@ public actor EtcdServer {
     /// Linearizable reads waiting for a read index, then for it to be applied.
     var reads = PendingReads()
     var readyScheduled = false
+    /// A Ready pass is running (possibly waiting on the disk).
+    var readyInFlight = false
+    /// Carries each Ready's disk work off the actor.
+    let diskWriter: DiskWriter
     /// Carries Raft messages to the other members (nil when alone).
     let transport: PeerTransport?
     var started = false
@@ -150,6 +154,7 @@ public actor EtcdServer {
         self.config = config
         self.logger = logger
         self.persistence = persistence
+        self.diskWriter = DiskWriter(persistence: persistence)
         self.members = members
         self.backend = backend
         if let restored {

@@ -222,6 +222,18 @@ public struct RaftNode: Sendable {
         return ready
     }
 
+    /// The messages queued since the last `ready()`, for a leader to send
+    /// while that `Ready` is still being persisted: a leader's appends and
+    /// heartbeats never depend on its own unpersisted state (Raft thesis
+    /// 10.2.1), so its heartbeats need not wait for a slow disk. Empty for
+    /// followers and candidates, whose acknowledgements and votes promise
+    /// durable state and must wait for the next `ready()`.
+    public mutating func takeLeaderMessages() -> [Message] {
+        guard role == .leader, !messages.isEmpty else { return [] }
+        defer { messages = [] }
+        return messages
+    }
+
     /// Acknowledges that `ready` was carried out: its entries, hard state and snapshot are
     /// durable and its committed entries applied.
     public mutating func advance(_ ready: Ready) {
