@@ -8,7 +8,8 @@ import Glibc
 /// answers came (on a shared 2-core machine both matter).
 struct ProcessSample: Sendable {
     let cpuSeconds: Double
-    let rssKiB: Int
+    /// Resident set size in KiB (what /proc calls "kB"), as are all `…Kb` fields.
+    let rssKb: Int
 }
 
 enum ProcessProbe {
@@ -22,7 +23,7 @@ enum ProcessProbe {
         guard fields.count > 12, let utime = Double(fields[11]), let stime = Double(fields[12]) else { return nil }
         let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
         guard ticks > 0 else { return nil }
-        return ProcessSample(cpuSeconds: (utime + stime) / ticks, rssKiB: rssKiB(status: status) ?? 0)
+        return ProcessSample(cpuSeconds: (utime + stime) / ticks, rssKb: rssKb(status: status) ?? 0)
     }
 
     /// This process's own CPU time (user + system), to show when the client
@@ -34,7 +35,7 @@ enum ProcessProbe {
         return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 
-    private static func rssKiB(status: String) -> Int? {
+    private static func rssKb(status: String) -> Int? {
         for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
             return line.split(separator: " ").dropFirst().first.flatMap { Int($0) }
         }
@@ -76,7 +77,7 @@ struct ResourceMeter: Sendable {
         if let end, let serverCPUAtStart { serverCPU = end.cpuSeconds - serverCPUAtStart }
         return ResourceUsage(
             clientCPUSeconds: ProcessProbe.selfCPUSeconds() - clientCPUAtStart,
-            serverCPUSeconds: serverCPU, serverRSSKiB: end?.rssKiB)
+            serverCPUSeconds: serverCPU, serverRSSKb: end?.rssKb)
     }
 
     /// Summed over all PIDs; nil unless every one could be read.
@@ -86,21 +87,21 @@ struct ResourceMeter: Sendable {
         for pid in pids {
             guard let sample = ProcessProbe.sample(pid: pid) else { return nil }
             cpu += sample.cpuSeconds
-            rss += sample.rssKiB
+            rss += sample.rssKb
         }
-        return ProcessSample(cpuSeconds: cpu, rssKiB: rss)
+        return ProcessSample(cpuSeconds: cpu, rssKb: rss)
     }
 }
 
 struct ResourceUsage: Encodable, Sendable {
     let clientCPUSeconds: Double
     let serverCPUSeconds: Double?
-    let serverRSSKiB: Int?
+    let serverRSSKb: Int?
 
     var text: String {
         var parts = [String(format: "client cpu %.2f s", clientCPUSeconds)]
         if let serverCPUSeconds { parts.append(String(format: "server cpu %.2f s", serverCPUSeconds)) }
-        if let serverRSSKiB { parts.append(String(format: "server rss %.1f MiB", Double(serverRSSKiB) / 1024)) }
+        if let serverRSSKb { parts.append(String(format: "server rss %.1f MiB", Double(serverRSSKb) / 1024)) }
         return parts.joined(separator: ", ")
     }
 }

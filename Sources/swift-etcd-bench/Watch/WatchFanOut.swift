@@ -67,12 +67,12 @@ struct WatchFanOut {
             return WatchReport(
                 options: options, endpoints: endpoints, plan: plan,
                 created: created, createSeconds: createElapsed.seconds,
-                rssBeforeKiB: before?.rssKiB, rssAfterKiB: after?.rssKiB,
+                rssBeforeKb: before?.rssKb, rssAfterKb: after?.rssKb,
                 puts: puts, expected: expected, streams: results.all,
                 deliverySeconds: deliveryWindow > .zero ? deliveryWindow.seconds : 0,
                 clientCPUSeconds: ProcessProbe.selfCPUSeconds() - clientCPUAtStart,
                 serverCPUSeconds: end.flatMap { end in after.map { end.cpuSeconds - $0.cpuSeconds } },
-                serverRSSKiBAtEnd: end?.rssKiB)
+                serverRSSKbAtEnd: end?.rssKb)
         }
     }
 }

@@ -9,8 +9,8 @@ struct WatchReport: Encodable, Sendable {
     let watchers: Int
     let watchersCreated: Int
     let createSeconds: Double
-    let rssBeforeKiB: Int?
-    let rssAfterKiB: Int?
+    let rssBeforeKb: Int?
+    let rssAfterKb: Int?
     /// Server RSS growth per watcher created (streams included).
     let bytesPerWatcher: Double?
     let puts: Int
@@ -30,22 +30,22 @@ struct WatchReport: Encodable, Sendable {
     let clientCPUSeconds: Double
     /// Server CPU from the end of creation to the end of the drain.
     let serverCPUSeconds: Double?
-    let serverRSSKiBAtEnd: Int?
+    let serverRSSKbAtEnd: Int?
 
     init(options: GlobalOptions, endpoints: [ServerAddress], plan: WatchPlan,
-         created: Int, createSeconds: Double, rssBeforeKiB: Int?, rssAfterKiB: Int?,
+         created: Int, createSeconds: Double, rssBeforeKb: Int?, rssAfterKb: Int?,
          puts: LoadRunner.Outcome, expected: Int, streams outcomes: [StreamOutcome],
-         deliverySeconds: Double, clientCPUSeconds: Double, serverCPUSeconds: Double?, serverRSSKiBAtEnd: Int?) {
+         deliverySeconds: Double, clientCPUSeconds: Double, serverCPUSeconds: Double?, serverRSSKbAtEnd: Int?) {
         self.endpoints = endpoints.map(\.description).joined(separator: ",")
         conns = options.conns
         streams = plan.streams
         watchers = plan.watchers
         watchersCreated = created
         self.createSeconds = createSeconds
-        self.rssBeforeKiB = rssBeforeKiB
-        self.rssAfterKiB = rssAfterKiB
-        if let rssBeforeKiB, let rssAfterKiB, created > 0 {
-            bytesPerWatcher = Double(rssAfterKiB - rssBeforeKiB) * 1024 / Double(created)
+        self.rssBeforeKb = rssBeforeKb
+        self.rssAfterKb = rssAfterKb
+        if let rssBeforeKb, let rssAfterKb, created > 0 {
+            bytesPerWatcher = Double(rssAfterKb - rssBeforeKb) * 1024 / Double(created)
         } else {
             bytesPerWatcher = nil
         }
@@ -75,7 +75,7 @@ struct WatchReport: Encodable, Sendable {
         deliveryLatency = delivery.summary
         self.clientCPUSeconds = clientCPUSeconds
         self.serverCPUSeconds = serverCPUSeconds
-        self.serverRSSKiBAtEnd = serverRSSKiBAtEnd
+        self.serverRSSKbAtEnd = serverRSSKbAtEnd
     }
 
     var text: String {
@@ -83,7 +83,7 @@ struct WatchReport: Encodable, Sendable {
         var lines = [
             "watch: \(watchers) watchers on \(streams) streams over \(conns) conns to \(endpoints)",
             String(format: "  created      %d in %.3f s", watchersCreated, createSeconds),
-            "  server rss   before \(mib(rssBeforeKiB)), after \(mib(rssAfterKiB))"
+            "  server rss   before \(mib(rssBeforeKb)), after \(mib(rssAfterKb))"
                 + (bytesPerWatcher.map { String(format: " → %.0f bytes/watcher", $0) } ?? ""),
             String(format: "  puts         %d ok, %d failed, %.1f/s", puts, putsFailed, putsPerSecond),
             "  put ms       \(putLatency.text)",
