@@ -32,7 +32,9 @@ pport=23800
 
 results="$(mktemp -d "${TMPDIR:-/tmp}/swift-etcd-bench.results.XXXXXX")"
 bench_keep_logs="$results/logs"
-trap 'bench_stop_all; rm -rf "$results"' EXIT
+finished=no
+# Results outlive a failed run, for a look at what was measured.
+trap 'bench_stop_all; if [ "$finished" = yes ]; then rm -rf "$results"; else echo "results kept in $results" >&2; fi' EXIT
 
 bash scripts/install-deps.sh
 bench_build
@@ -48,15 +50,19 @@ for kind in etcd swift-etcd; do
   bench_stop_all
 done
 
-etcd_version="$(etcd --version 2>/dev/null | head -n 1 | sed 's/etcd Version: //')"
-header="### Watch fan-out, $(date -u +%Y-%m-%d) ($([ "$quick" = yes ] && echo quick || echo full))
+# (A command substitution that ends false would fail the assignment under set -e.)
+mode=full quick_flag=""
+if [ "$quick" = yes ]; then mode=quick quick_flag=" --quick"; fi
+etcd_version="$(etcd --version 2>/dev/null | sed -n 's/^etcd Version: //p')"
+header="### Watch fan-out, $(date -u +%Y-%m-%d) (${mode})
 
 $(nproc) cores (shared with other builds), etcd $etcd_version (Debian), swift-etcd $(git rev-parse --short HEAD) release build; each server a fresh single member on 127.0.0.1, data in ${TMPDIR:-/tmp}. One writer puts while every watcher watches the whole prefix, so each put is one event per watcher. Delivery latency runs from the put's send to the event's arrival. Memory per watcher is the growth of the server's VmRSS from before the first watch stream opened to 1 s after the last watcher was created, divided by the watchers (streams included).
 
 \`\`\`
-scripts/bench-watch.sh$([ "$quick" = yes ] && echo " --quick")
+scripts/bench-watch.sh${quick_flag}
 swift-etcd-bench ${args[*]} --server-pids <server pid> -w json
 \`\`\`"
 doc_args=()
 [ "$record" = yes ] && doc_args=(--doc Docs/benchmarks.md)
 python3 scripts/bench-report.py watch "$results" --names watch --marker bench-watch --header "$header" "${doc_args[@]}"
+finished=yes

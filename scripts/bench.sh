@@ -42,7 +42,9 @@ done
 
 results="$(mktemp -d "${TMPDIR:-/tmp}/swift-etcd-bench.results.XXXXXX")"
 bench_keep_logs="$results/logs"
-trap 'bench_stop_all; rm -rf "$results"' EXIT
+finished=no
+# Results outlive a failed run, for a look at what was measured.
+trap 'bench_stop_all; if [ "$finished" = yes ]; then rm -rf "$results"; else echo "results kept in $results" >&2; fi' EXIT
 
 bash scripts/install-deps.sh
 bench_build
@@ -94,20 +96,24 @@ for i in "${!bench_names[@]}"; do
 done
 
 read -r fsync_p50_after fsync_p99_after fsync_mean_after < <(bench_fsync_latency 1000)
-etcd_version="$(etcd --version 2>/dev/null | head -n 1 | sed 's/etcd Version: //')"
+# (A command substitution that ends false would fail the assignment under set -e.)
+mode=full quick_flag=""
+if [ "$quick" = yes ]; then mode=quick quick_flag=" --quick"; fi
+etcd_version="$(etcd --version 2>/dev/null | sed -n 's/^etcd Version: //p')"
 commands=""
 for i in "${!bench_names[@]}"; do
   commands+="swift-etcd-bench --endpoints $endpoints ${bench_args[$i]} --request-timeout 10 --deadline 300 --server-pids <pids> -w json"$'\n'
 done
-header="### Three-member cluster, $(date -u +%Y-%m-%d) ($([ "$quick" = yes ] && echo quick || echo full))
+header="### Three-member cluster, $(date -u +%Y-%m-%d) (${mode})
 
 $(nproc) cores (shared with other builds; client and all three members on the same machine and disk), etcd $etcd_version (Debian), swift-etcd $(git rev-parse --short HEAD) release build; each server a fresh cluster on 127.0.0.1 (clients $endpoints), data in ${TMPDIR:-/tmp}. Server CPU is the three members' user + system time over the run, per successful request.
 
 Load average before the run: ${load_before}. The disk: fdatasync after a 4 KiB append to a preallocated file (a WAL's write) took ${fsync_p50} ms at the median before the run (p99 ${fsync_p99}, mean ${fsync_mean}) and ${fsync_p50_after} ms after it (p99 ${fsync_p99_after}, mean ${fsync_mean_after}). A put is acknowledged only after a majority has synced it, so one client's sequential puts cannot exceed about $(python3 -c "print(round(1000 / max($fsync_p50, 0.001)))") per second (1 / median sync, before the run) here, and reach that only if the leader's sync and a follower's overlap (the leader sending its appends before its own sync); done one after the other the ceiling halves.
 
 \`\`\`
-scripts/bench.sh$([ "$quick" = yes ] && echo " --quick")
+scripts/bench.sh${quick_flag}
 ${commands}\`\`\`"
 doc_args=()
 [ "$record" = yes ] && doc_args=(--doc Docs/benchmarks.md)
 python3 scripts/bench-report.py kv "$results" --names "$table_names" --marker bench-cluster --header "$header" "${doc_args[@]}"
+finished=yes
