@@ -52,13 +52,12 @@ struct WatchFanOut {
             var lastCount = -1
             var lastChange = ContinuousClock.now
             let stall = options.requestTimeoutDuration
-            let drained = await progress.wait(until: stopAt) { progress in
+            _ = await progress.wait(until: stopAt) { progress in
                 let count = progress.eventCount
                 if count != lastCount { lastCount = count; lastChange = .now }
                 return count >= expected || lastChange.duration(to: .now) > stall
                     || progress.endedStreams >= streams
             }
-            _ = drained
             let end = ResourceMeter.serverTotals(pids)
             group.cancelAll()
             await group.waitForAll()
