@@ -8,6 +8,7 @@ let package = Package(
     products: [
         .executable(name: "swift-etcd", targets: ["swift-etcd"]),
         .executable(name: "raft-sim", targets: ["raft-sim"]),
+        .executable(name: "swift-etcd-bench", targets: ["swift-etcd-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/grpc/grpc-swift-2", exact: "2.4.3"),
@@ -17,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", exact: "0.2.0"),
     ],
     targets: [
         // Pure consensus core: no I/O, clocks, threads or ambient randomness.
@@ -56,6 +59,19 @@ let package = Package(
             dependencies: [
                 "EtcdAPI", "EtcdServer",
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // A load generator for any etcd v3 server (etcd's `benchmark` vocabulary),
+        // so etcd and swift-etcd are measured by the same client.
+        .executableTarget(
+            name: "swift-etcd-bench",
+            dependencies: [
+                "EtcdAPI",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),
         .target(name: "RaftTestSupport", dependencies: ["Raft"]),

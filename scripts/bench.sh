@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Whole-server benchmark (issue 7), etcd 3.4 against swift-etcd in one run.
+# For each server in turn: a fresh three-member cluster on 127.0.0.1
+# (clients 22379, 23379, 24379; peers 22380, 23380, 24380), then with
+# swift-etcd-bench: put from one client (the fsync-bound case) and from 100
+# clients over 10 connections (8-byte keys, 256-byte values), linearizable
+# and serializable range with 100 clients, txn-put, lease keep-alive. Also
+# measures the disk's fdatasync latency, the floor under one client's
+# sequential puts. Writes the table to Docs/benchmarks.md.
+#   scripts/bench.sh [--quick] [--no-record]
+#     --quick      about a tenth of the requests (under 5 minutes after the build)
+#     --no-record  print the table, leave Docs/benchmarks.md alone
+# BENCH_NO_BUILD=1 reuses an existing release build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib/bench-servers.sh
+
+quick=no
+record=yes
+for arg in "$@"; do
+  case "$arg" in
+    --quick) quick=yes ;;
+    --no-record) record=no ;;
+    *) echo "usage: scripts/bench.sh [--quick] [--no-record]" >&2; exit 2 ;;
+  esac
+done
+if [ "$quick" = yes ]; then
+  sequential=1000 many=10000 reads=20000 txns=10000 keepalives=20000
+else
+  sequential=5000 many=100000 reads=200000 txns=100000 keepalives=200000
+fi
+
+names=(node1 node2 node3)
+client_ports=(22379 23379 24379)
+peer_ports=(22380 23380 24380)
+initial=""
+endpoints=""
+for i in 0 1 2; do
+  initial+="${initial:+,}${names[$i]}=http://127.0.0.1:${peer_ports[$i]}"
+  endpoints+="${endpoints:+,}127.0.0.1:${client_ports[$i]}"
+done
+
+results="$(mktemp -d "${TMPDIR:-/tmp}/swift-etcd-bench.results.XXXXXX")"
+bench_keep_logs="$results/logs"
+finished=no
+# Results outlive a failed run, for a look at what was measured.
+trap 'bench_stop_all; if [ "$finished" = yes ]; then rm -rf "$results"; else echo "results kept in $results" >&2; fi' EXIT
+
+bash scripts/install-deps.sh
+bench_build
+# The disk before any server runs (again at the end: other work on the
+# machine moves it, and the spread is part of the answer).
+read -r fsync_p50 fsync_p99 fsync_mean < <(bench_fsync_latency 1000)
+load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
+
+# name and arguments of each benchmark, in table order. Writes go to the
+# leader (as etcd's performance docs do); reads go to all members.
+keys=(--key-size 8 --val-size 256)
+bench_names=()
+bench_args=()
+add() { bench_names+=("$1"); shift; bench_args+=("$*"); }
+add "put (1 client)" put --target-leader --conns 1 --clients 1 --total "$sequential" "${keys[@]}" --key-space-size 100000 --sequential-keys
+add "put (100 clients)" put --target-leader --conns 10 --clients 100 --total "$many" "${keys[@]}" --key-space-size 100000 --sequential-keys
+add "range linearizable (100 clients)" range 00000001 --conns 10 --clients 100 --total "$reads" --consistency l
+add "range serializable (100 clients)" range 00000001 --conns 10 --clients 100 --total "$reads" --consistency s
+add "txn-put (100 clients)" txn-put --target-leader --conns 10 --clients 100 --total "$txns" "${keys[@]}" --key-space-size 100000
+add "lease keep-alive (100 clients)" lease-keepalive --target-leader --conns 10 --clients 100 --total "$keepalives"
+
+for kind in etcd swift-etcd; do
+  echo "== $kind"
+  for i in 0 1 2; do
+    bench_start_member "$kind" "${names[$i]}" "${client_ports[$i]}" "${peer_ports[$i]}" "$initial"
+  done
+  bench_wait_healthy "$endpoints"
+  for i in "${!bench_names[@]}"; do
+    # shellcheck disable=SC2206 # the arguments are word lists by design
+    args=(${bench_args[$i]})
+    "$bench_bin/swift-etcd-bench" --endpoints "$endpoints" "${args[@]}" --request-timeout 10 --deadline 300 \
+      --server-pids "$(bench_pid_list)" -w json > "$results/$kind.$i.json" || true
+    python3 -c 'import json,sys
+lines=[l for l in open(sys.argv[1]).read().splitlines() if l.startswith("{")]
+r=json.loads(lines[-1]) if lines else None
+print("  %-34s %s" % (sys.argv[2], "failed to run" if r is None else "%9.0f req/s  p99 %7.2f ms  %d failed" % (r["requests_per_second"], r["latency"]["p99_ms"], r["failed"])))' \
+      "$results/$kind.$i.json" "${bench_names[$i]}"
+  done
+  bench_stop_all
+done
+
+# The report names results by benchmark; link the numbered files to them.
+table_names=""
+for i in "${!bench_names[@]}"; do
+  for kind in etcd swift-etcd; do
+    [ -f "$results/$kind.$i.json" ] && cp "$results/$kind.$i.json" "$results/$kind.${bench_names[$i]}.json"
+  done
+  table_names+="${table_names:+,}${bench_names[$i]}"
+done
+
+read -r fsync_p50_after fsync_p99_after fsync_mean_after < <(bench_fsync_latency 1000)
+# (A command substitution that ends false would fail the assignment under set -e.)
+mode=full quick_flag=""
+if [ "$quick" = yes ]; then mode=quick quick_flag=" --quick"; fi
+etcd_version="$(etcd --version 2>/dev/null | sed -n 's/^etcd Version: //p')"
+commands=""
+for i in "${!bench_names[@]}"; do
+  commands+="swift-etcd-bench --endpoints $endpoints ${bench_args[$i]} --request-timeout 10 --deadline 300 --server-pids <pids> -w json"$'\n'
+done
+header="### Three-member cluster, $(date -u +%Y-%m-%d) (${mode})
+
+$(nproc) cores (shared with other builds; client and all three members on the same machine and disk), etcd $etcd_version (Debian), swift-etcd $(git rev-parse --short HEAD) release build; each server a fresh cluster on 127.0.0.1 (clients $endpoints), data in ${TMPDIR:-/tmp}. Server CPU is the three members' user + system time over the run, per successful request.
+
+Load average before the run: ${load_before}. The disk: fdatasync after a 4 KiB append to a preallocated file (a WAL's write) took ${fsync_p50} ms at the median before the run (p99 ${fsync_p99}, mean ${fsync_mean}) and ${fsync_p50_after} ms after it (p99 ${fsync_p99_after}, mean ${fsync_mean_after}). A put is acknowledged only after a majority has synced it, so one client's sequential puts cannot exceed about $(python3 -c "print(round(1000 / max($fsync_p50, 0.001)))") per second (1 / median sync, before the run) here, and reach that only if the leader's sync and a follower's overlap (the leader sending its appends before its own sync); done one after the other the ceiling halves.
+
+\`\`\`
+scripts/bench.sh${quick_flag}
+${commands}\`\`\`"
+doc_args=()
+[ "$record" = yes ] && doc_args=(--doc Docs/benchmarks.md)
+python3 scripts/bench-report.py kv "$results" --names "$table_names" --marker bench-cluster --header "$header" "${doc_args[@]}"
+finished=yes
