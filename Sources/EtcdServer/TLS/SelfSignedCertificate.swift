@@ -13,10 +13,14 @@ import Musl
 #endif
 
 /// `--auto-tls` / `--peer-auto-tls`: a self-signed certificate made at
-/// start, as etcd's `transport.SelfCert` makes it — an ECDSA P-521 key,
+/// start, as etcd's `transport.SelfCert` makes it — an ECDSA key,
 /// organization `etcd`, valid for a year, `serverAuth`, the listen URLs'
 /// hosts as subject alternative names — in `<dir>/cert.pem` and
 /// `<dir>/key.pem` (`<data-dir>/fixtures/client` or `…/peer`).
+///
+/// The key is P-384 where etcd's is P-521: BoringSSL does not offer P-521
+/// signatures in TLS by default, so our own peers and lease forwarder
+/// could not complete a handshake with a P-521 certificate.
 ///
 /// Like etcd, an existing pair is reused, so a restart keeps its
 /// certificate; the key file is readable by its owner only.
@@ -46,7 +50,7 @@ enum SelfSignedCertificate {
 
     /// The PEM certificate and PEM (PKCS#8) key for `hosts`.
     static func make(hosts: [String], now: Date = Date()) throws -> (certificate: String, key: String) {
-        let key = P521.Signing.PrivateKey()
+        let key = P384.Signing.PrivateKey()
         let name = try DistinguishedName { OrganizationName("etcd") }
         let alternativeNames = hosts.map(generalName(for:))
         let extensions = try Certificate.Extensions {
@@ -61,7 +65,7 @@ enum SelfSignedCertificate {
             version: .v3, serialNumber: Certificate.SerialNumber(),
             publicKey: Certificate.PublicKey(key.publicKey),
             notValidBefore: now, notValidAfter: now.addingTimeInterval(365 * 24 * 3600),
-            issuer: name, subject: name, signatureAlgorithm: .ecdsaWithSHA512,
+            issuer: name, subject: name, signatureAlgorithm: .ecdsaWithSHA384,
             extensions: extensions, issuerPrivateKey: Certificate.PrivateKey(key))
         return (try certificate.serializeAsPEM().pemString, key.pemRepresentation)
     }
