@@ -12,6 +12,10 @@ import Logging
 /// when the leader changes.
 actor LeaderForwarder {
     private let logger: Logger
+    /// The member's client certificate files, presented to an `https`
+    /// leader (etcd forwards with its peer certificate over the peer API;
+    /// we use the client API, so the client certificate and CA fit).
+    private let tls: TLSInfo
     private var connection: Connection?
 
     private struct Connection {
@@ -20,8 +24,9 @@ actor LeaderForwarder {
         var task: Task<Void, Never>
     }
 
-    init(logger: Logger) {
+    init(logger: Logger, tls: TLSInfo = TLSInfo()) {
         self.logger = logger
+        self.tls = tls
     }
 
     /// Renews lease `id` on the leader reachable at `leaderURL`; returns the
@@ -62,11 +67,30 @@ actor LeaderForwarder {
         let host = endpoint.host == "localhost" ? "127.0.0.1" : endpoint.host
         let client = GRPCClient(
             transport: try .http2NIOPosix(
-                target: .ipv4(address: host, port: endpoint.port), transportSecurity: .plaintext))
+                target: .ipv4(address: host, port: endpoint.port),
+                transportSecurity: endpoint.scheme == "https" ? Self.transportSecurity(tls) : .plaintext))
         let task = Task { _ = try? await client.runConnections() }
         logger.debug("forwarding to the leader", metadata: ["leader-client-url": "\(url)"])
         connection = Connection(target: url, client: client, task: task)
         return client
+    }
+
+    /// Verifies the leader's certificate against the trusted CA (or the
+    /// system's roots without one), presenting our certificate if we have
+    /// one; a self-signed (auto TLS) leader cannot be verified, so it is not.
+    private static func transportSecurity(_ tls: TLSInfo) -> HTTP2ClientTransport.Posix.TransportSecurity {
+        .tls { config in
+            if !tls.isEmpty {
+                config.certificateChain = [.file(path: tls.certFile, format: .pem)]
+                config.privateKey = .file(path: tls.keyFile, format: .pem)
+            }
+            if !tls.trustedCAFile.isEmpty {
+                config.trustRoots = .certificates([.file(path: tls.trustedCAFile, format: .pem)])
+            }
+            if tls.isSelfSigned {
+                config.serverCertificateVerification = .noVerification
+            }
+        }
     }
 
     func shutdown() {

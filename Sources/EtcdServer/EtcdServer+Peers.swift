@@ -8,14 +8,28 @@ extension EtcdServer {
     /// The transport to the other members. A member alone has one too (as
     /// etcd listens on its peer URLs), so that members can be added.
     static func makeTransport(
-        config: ServerConfig, memberID: UInt64, clusterID: UInt64, members: [Member], logger: Logger
+        config: ServerConfig, memberID: UInt64, clusterID: UInt64, members: [Member], logger: Logger,
+        tls: PeerTLS? = nil
     ) -> PeerTransport? {
         guard let listen = config.listenPeerURLs.first else { return nil }
         return PeerTransport(
             localID: memberID, clusterID: clusterID,
-            listenAddress: PeerAddress(host: listen.host == "localhost" ? "127.0.0.1" : listen.host, port: listen.port),
+            listenAddress: PeerAddress(
+                host: listen.host == "localhost" ? "127.0.0.1" : listen.host, port: listen.port,
+                usesTLS: listen.scheme == "https"),
             peers: peerAddresses(of: members, except: memberID), logger: logger,
-            eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
+            eventLoopGroup: MultiThreadedEventLoopGroup.singleton, tls: tls)
+    }
+
+    /// The peer TLS contexts, when this member has a peer certificate or any
+    /// peer URL it knows is `https` (then it dials without a certificate of
+    /// its own, and the other side decides whether that is enough).
+    static func makePeerTLS(config: ServerConfig, members: [Member]) throws -> PeerTLS? {
+        let httpsKnown =
+            config.listenPeerURLs.contains { $0.scheme == "https" }
+            || members.contains { $0.peerURLs.contains { $0.hasPrefix("https://") } }
+        guard !config.peerTLS.isEmpty || httpsKnown else { return nil }
+        return try PeerTLS(info: config.peerTLS, cipherSuites: CipherSuites.parse(config.cipherSuites))
     }
 
     /// Where to reach each member but `local`.
@@ -23,7 +37,9 @@ extension EtcdServer {
         var peers: [NodeID: PeerAddress] = [:]
         for member in members where member.id != local {
             guard let url = member.peerURLs.first, case .success(let parsed) = EndpointURL.parse(url) else { continue }
-            peers[member.id] = PeerAddress(host: parsed.host == "localhost" ? "127.0.0.1" : parsed.host, port: parsed.port)
+            peers[member.id] = PeerAddress(
+                host: parsed.host == "localhost" ? "127.0.0.1" : parsed.host, port: parsed.port,
+                usesTLS: parsed.scheme == "https")
         }
         return peers
     }

@@ -67,6 +67,7 @@ public actor EtcdServer {
     public static func open(config: ServerConfig, logger: Logger) async throws -> EtcdServer {
         let members = config.initialMembers()
         let memberID = members.first(where: { $0.name == config.name })?.id ?? 0
+        let peerTLS = try makePeerTLS(config: config, members: members)
         var clusterID = ClusterIdentity.clusterID(memberIDs: members.map(\.id))
         var voters = members.map(\.id)
         let joining =
@@ -75,7 +76,7 @@ public actor EtcdServer {
         if joining {
             // A member added at runtime: the cluster's ID comes from its
             // members, and the log (membership included) from the leader.
-            clusterID = try await discoverClusterID(members: members, memberID: memberID, logger: logger)
+            clusterID = try await discoverClusterID(members: members, memberID: memberID, tls: peerTLS, logger: logger)
             voters = []
         }
         let identity = DiskPersistence.Identity(memberID: memberID, clusterID: clusterID)
@@ -124,15 +125,17 @@ public actor EtcdServer {
         return EtcdServer(
             config: config, logger: logger, persistence: recovered.persistence, storage: recovered.storage,
             memberID: recovered.identity.memberID, clusterID: recovered.identity.clusterID,
-            members: restored?.members ?? members, restored: restored, backend: backend)
+            members: restored?.members ?? members, restored: restored, backend: backend, peerTLS: peerTLS)
     }
 
     /// Asks the other members of `--initial-cluster` for the cluster ID.
-    private static func discoverClusterID(members: [Member], memberID: UInt64, logger: Logger) async throws -> UInt64 {
+    private static func discoverClusterID(
+        members: [Member], memberID: UInt64, tls: PeerTLS?, logger: Logger
+    ) async throws -> UInt64 {
         var reasons: [String] = []
         for (peerID, address) in peerAddresses(of: members, except: memberID).sorted(by: { $0.key < $1.key }) {
             do {
-                let id = try await ClusterIDDiscovery.fetch(from: address, localID: memberID, peerID: peerID)
+                let id = try await ClusterIDDiscovery.fetch(from: address, localID: memberID, peerID: peerID, tls: tls)
                 logger.info(
                     "joining existing cluster", metadata: ["cluster-id": "\(hex(id))", "asked": "\(address)"])
                 return id
@@ -149,7 +152,7 @@ public actor EtcdServer {
     init(
         config: ServerConfig, logger: Logger, persistence: any RaftPersistence, storage: MemoryStorage,
         memberID: UInt64, clusterID: UInt64, members: [Member], restored: RestoredState? = nil,
-        backend: MVCCBackend? = nil
+        backend: MVCCBackend? = nil, peerTLS: PeerTLS? = nil
     ) {
         self.config = config
         self.logger = logger
@@ -172,7 +175,7 @@ public actor EtcdServer {
         raftConfig.heartbeatTick = 1
         self.raft = RaftNode(config: raftConfig, storage: storage)
         self.transport = Self.makeTransport(
-            config: config, memberID: memberID, clusterID: clusterID, members: members, logger: logger)
+            config: config, memberID: memberID, clusterID: clusterID, members: members, logger: logger, tls: peerTLS)
         logger.info(
             "starting member",
             metadata: [

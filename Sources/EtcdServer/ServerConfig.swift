@@ -91,6 +91,20 @@ public struct ServerConfig: Sendable {
     /// Entries kept behind a snapshot for followers that lag a little
     /// (etcd's `SnapshotCatchUpEntries`, 5000; a flag from etcd 3.5).
     public var snapshotCatchUpEntries: Int = 5000
+    /// TLS for `https` client URLs (`--cert-file`, `--key-file`,
+    /// `--trusted-ca-file`, `--client-cert-auth`).
+    public var clientTLS = TLSInfo()
+    /// `--auto-tls`: generate a self-signed client certificate at start.
+    public var clientAutoTLS = false
+    /// TLS for `https` peer URLs, both listening and dialing
+    /// (`--peer-cert-file`, `--peer-key-file`, `--peer-trusted-ca-file`,
+    /// `--peer-client-cert-auth`).
+    public var peerTLS = TLSInfo()
+    /// `--peer-auto-tls`: generate a self-signed peer certificate at start.
+    public var peerAutoTLS = false
+    /// `--cipher-suites`, in etcd's (Go's) names; empty leaves the TLS
+    /// library's defaults. Checked by `TLSSetup.prepare`.
+    public var cipherSuites: [String] = []
 
     public init() {}
 

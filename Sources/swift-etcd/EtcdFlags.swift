@@ -12,6 +12,7 @@ final class EtcdFlags {
 
     init() {
         define()
+        defineTLS()
     }
 
     private func define() {

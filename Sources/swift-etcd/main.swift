@@ -35,7 +35,15 @@ if let reason = flags.validate() {
     exit(1)
 }
 
-let config = flags.config
+// etcd checks TLS (and makes auto-TLS certificates) before it opens the
+// data directory; so do we, with its error texts.
+let config: ServerConfig
+do {
+    config = try TLSSetup.prepare(flags.config, logger: logger)
+} catch {
+    logger.critical("failed to start etcd", metadata: ["error": "\(error)"])
+    exit(1)
+}
 logger.info(
     "starting swift-etcd",
     metadata: [

@@ -159,7 +159,10 @@ final class AcceptorHandler: ChannelInboundHandler {
     private func fail(context: ChannelHandlerContext, _ error: any Error) {
         guard !failed else { return }
         failed = true
-        if error is PeerProtocolError || error is ByteToMessageDecoderError {
+        if let failure = TLSFailure(error) {
+            // etcd's words for a peer whose certificate (or lack of one) the TLS layer refused.
+            logger.warning("rejected connection", metadata: ["error": "\(failure)"])
+        } else if error is PeerProtocolError || error is ByteToMessageDecoderError {
             logger.error("closing peer connection after protocol error", metadata: ["error": "\(error)"])
         } else {
             logger.debug("peer connection failed", metadata: ["error": "\(error)"])

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Raft
 
 /// How a member started with `--initial-cluster-state existing` learns the
@@ -11,11 +12,16 @@ enum ClusterIDDiscovery {
         var description: String
     }
 
-    /// Asks the member `peerID` at `address` for its cluster ID.
+    /// Asks the member `peerID` at `address` for its cluster ID; an `https` address is
+    /// dialed with `tls` (the member's peer certificate), as the transport would.
     static func fetch(
-        from address: PeerAddress, localID: NodeID, peerID: NodeID, timeout: TimeAmount = .seconds(2),
-        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+        from address: PeerAddress, localID: NodeID, peerID: NodeID, tls: PeerTLS? = nil,
+        timeout: TimeAmount = .seconds(2), group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> UInt64 {
+        let context = address.usesTLS ? tls?.client : nil
+        if address.usesTLS && context == nil {
+            throw Failure(description: "the peer URL is https but this member has no peer TLS configuration")
+        }
         let loop = group.next()
         let promise = loop.makePromise(of: UInt64.self)
         let hello = PeerHello(clusterID: 0, from: localID, to: peerID)
@@ -23,6 +29,10 @@ enum ClusterIDDiscovery {
             .connectTimeout(timeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let context {
+                        try channel.pipeline.syncOperations.addHandler(
+                            NIOSSLClientHandler(context: context, serverHostname: address.serverNameIndication))
+                    }
                     try channel.pipeline.syncOperations.addHandlers(
                         ByteToMessageHandler(PeerFrameDecoder(maxFrameSize: 4096)),
                         DiscoveryHandler(hello: hello, promise: promise))
@@ -74,7 +84,7 @@ private final class DiscoveryHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        promise.fail(error)
+        promise.fail(TLSFailure(error) ?? error)
         context.close(promise: nil)
     }
 }

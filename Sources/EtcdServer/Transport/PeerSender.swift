@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Raft
 
 /// The single writer of one outbound stream to one peer: its queue, its connection, its
@@ -39,6 +40,8 @@ final class PeerSender {
     /// Consecutive failed attempts since the last accepted handshake; only the first is a warning.
     private var failedAttempts = 0
     private var lastRejection: PeerRejection?
+    /// The last TLS failure logged as a warning, so a repeating one is logged at debug.
+    private var lastTLSFailure: TLSFailure?
 
     init(peerID: NodeID, address: PeerAddress, env: TransportEnvironment) {
         self.peerID = peerID
@@ -139,11 +142,23 @@ final class PeerSender {
         state = .connecting(channel: nil)
         let bound = NIOLoopBound(self, eventLoop: env.ownerLoop)
         let maxFrameSize = env.options.maxFrameSize
+        let address = address
+        let tls = address.usesTLS ? env.tls?.client : nil
+        if address.usesTLS && tls == nil {
+            attemptFailed(attempt, reason: "the peer URL is https but this member has no peer TLS configuration")
+            return
+        }
         ClientBootstrap(group: env.ownerLoop)
             .connectTimeout(env.options.dialTimeout)
             .channelOption(.socketOption(.so_keepalive), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    // The hello written on channelActive waits inside the TLS handler until
+                    // the handshake completes; a failed handshake reaches connectionError.
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(
+                            NIOSSLClientHandler(context: tls, serverHostname: address.serverNameIndication))
+                    }
                     try channel.pipeline.syncOperations.addHandlers(
                         ByteToMessageHandler(PeerFrameDecoder(maxFrameSize: maxFrameSize)),
                         DialerHandler(sender: bound.value, generation: attempt))
@@ -179,6 +194,7 @@ final class PeerSender {
         backoff.reset()
         failedAttempts = 0
         lastRejection = nil
+        lastTLSFailure = nil
         lastUnreachableReport = nil
         logger.info("established TCP streaming connection with remote peer")
         env.events.yield(.active(peerID))
@@ -206,7 +222,12 @@ final class PeerSender {
     /// ordinary and `connectionClosed` reports it.
     func connectionError(_ attempt: UInt64, _ error: any Error) {
         guard attempt == generation else { return }
-        if error is PeerProtocolError || error is ByteToMessageDecoderError {
+        if let failure = TLSFailure(error) {
+            // Worth a warning once per streak: a wrong CA or certificate does not heal by itself.
+            let level: Logger.Level = lastTLSFailure != failure ? .warning : .debug
+            lastTLSFailure = failure
+            logger.log(level: level, "TLS handshake with remote peer failed", metadata: ["error": "\(failure)"])
+        } else if error is PeerProtocolError || error is ByteToMessageDecoderError {
             logger.error("closing connection to remote peer after protocol error", metadata: ["error": "\(error)"])
         } else {
             logger.debug("connection to remote peer failed", metadata: ["error": "\(error)"])

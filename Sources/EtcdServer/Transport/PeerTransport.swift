@@ -33,9 +33,11 @@ public final class PeerTransport: Sendable {
     private let allocator = ByteBufferAllocator()
 
     /// `eventLoopGroup` must outlive the transport: call `stop()` before shutting it down.
+    /// `tls` serves `https` addresses (`PeerAddress.usesTLS`), the listener's and the peers'.
     public init(
         localID: NodeID, clusterID: UInt64, listenAddress: PeerAddress, peers: [NodeID: PeerAddress],
-        logger: Logger, eventLoopGroup: any EventLoopGroup, options: PeerTransportOptions = PeerTransportOptions()
+        logger: Logger, eventLoopGroup: any EventLoopGroup, options: PeerTransportOptions = PeerTransportOptions(),
+        tls: PeerTLS? = nil
     ) {
         self.localID = localID
         self.clusterID = clusterID
@@ -51,7 +53,7 @@ public final class PeerTransport: Sendable {
         self.incoming = incoming
         self.events = events
         let env = TransportEnvironment(
-            localID: localID, clusterID: clusterID, options: options, logger: logger,
+            localID: localID, clusterID: clusterID, options: options, tls: tls, logger: logger,
             ownerLoop: eventLoopGroup.next(), group: eventLoopGroup,
             incoming: incomingContinuation, events: eventsContinuation)
         self.core = NIOLoopBoundBox.makeBoxSendingValue(

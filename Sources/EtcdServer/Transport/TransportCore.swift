@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Raft
 
 #if canImport(Darwin)
@@ -55,10 +56,15 @@ final class TransportCore {
             return env.ownerLoop.makeFailedFuture(
                 phase == .stopped ? PeerTransportError.stopped : PeerTransportError.alreadyStarted)
         }
-        phase = .starting
         let env = env
-        let registry = InboundRegistry(box: inbound)
         let requested = listenAddress
+        let tls = requested.usesTLS ? env.tls?.server : nil
+        if requested.usesTLS && tls == nil {
+            return env.ownerLoop.makeFailedFuture(
+                PeerTransportError.bindFailed(requested, reason: "KeyFile and CertFile are not presented"))
+        }
+        phase = .starting
+        let registry = InboundRegistry(box: inbound)
         return ServerBootstrap(group: env.group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 256)
@@ -66,6 +72,11 @@ final class TransportCore {
             .childChannelOption(.socketOption(.so_keepalive), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    // TLS first: the frames travel inside it. A handshake that fails (no
+                    // certificate, one from another CA) reaches AcceptorHandler.errorCaught.
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+                    }
                     try channel.pipeline.syncOperations.addHandlers(
                         ByteToMessageHandler(PeerFrameDecoder(maxFrameSize: env.options.maxFrameSize)),
                         AcceptorHandler(env: env, registry: registry))
@@ -82,8 +93,9 @@ final class TransportCore {
                 }
                 phase = .started
                 listener = channel
-                let bound = PeerAddress(host: requested.host, port: channel.localAddress?.port ?? requested.port)
-                env.logger.info("listening for peers", metadata: ["address": "\(bound)"])
+                let bound = PeerAddress(
+                    host: requested.host, port: channel.localAddress?.port ?? requested.port, usesTLS: requested.usesTLS)
+                env.logger.info("listening for peers", metadata: ["address": "\(bound)", "tls": "\(requested.usesTLS)"])
                 for sender in senders.values { sender.start() }
                 return bound
             }

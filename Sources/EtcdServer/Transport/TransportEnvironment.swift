@@ -8,6 +8,8 @@ struct TransportEnvironment: Sendable {
     let localID: NodeID
     let clusterID: UInt64
     let options: PeerTransportOptions
+    /// TLS contexts for `https` addresses; nil when the member has none.
+    let tls: PeerTLS?
     /// Carries `local-member-id`; each component adds its own peer metadata.
     let logger: Logger
     /// Runs the transport's bookkeeping and every outbound connection.

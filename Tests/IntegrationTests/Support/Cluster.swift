@@ -14,21 +14,35 @@ final class TestCluster: @unchecked Sendable {
     let root: URL
     /// Flags added to every member's command line.
     let extraArguments: [String]
+    /// `http`, or `https` for TLS on the client or peer URLs.
+    let clientScheme: String
+    let peerScheme: String
+    /// Flags added to every etcdctl command line (`--cacert`, `--cert`, `--key`).
+    let ctlArguments: [String]
     private(set) var processes: [String: ServerProcess] = [:]
 
-    init(kind: EtcdNode.Kind, size: Int, extraArguments: [String] = []) throws {
+    init(
+        kind: EtcdNode.Kind, size: Int, extraArguments: [String] = [], clientScheme: String = "http",
+        peerScheme: String = "http", ctlArguments: [String] = []
+    ) throws {
         self.kind = kind
         self.extraArguments = extraArguments
+        self.clientScheme = clientScheme
+        self.peerScheme = peerScheme
+        self.ctlArguments = ctlArguments
         specs = try (1...size).map { Spec(name: "node\($0)", clientPort: try Ports.free(), peerPort: try Ports.free()) }
         root = try Paths.makeTempDirectory("cluster-\(kind.rawValue)")
         for spec in specs { try start(spec.name) }
     }
 
-    var endpoints: [String] { specs.map { "127.0.0.1:\($0.clientPort)" } }
+    var endpoints: [String] { specs.map { endpointPrefix + "127.0.0.1:\($0.clientPort)" } }
 
     func endpoint(_ name: String) -> String {
-        "127.0.0.1:\(specs.first { $0.name == name }?.clientPort ?? 0)"
+        endpointPrefix + "127.0.0.1:\(specs.first { $0.name == name }?.clientPort ?? 0)"
     }
+
+    /// Plain endpoints stay `host:port`, as etcdctl users write them.
+    private var endpointPrefix: String { clientScheme == "http" ? "" : "\(clientScheme)://" }
 
     /// A member to be added at runtime: ports chosen, not started.
     func plan(_ name: String) throws -> Spec {
@@ -51,7 +65,7 @@ final class TestCluster: @unchecked Sendable {
 
     /// Starts member `name`; `members` limits `--initial-cluster` (for a
     /// member joining with `--initial-cluster-state existing`).
-    func start(_ name: String, state: String = "new", members: [String]? = nil) throws {
+    func start(_ name: String, state: String = "new", members: [String]? = nil, arguments: [String] = []) throws {
         guard let spec = specs.first(where: { $0.name == name }) else { throw TestFailure("no member \(name)") }
         let specs = members.map { names in self.specs.filter { names.contains($0.name) } } ?? self.specs
         let binary: String
@@ -61,9 +75,9 @@ final class TestCluster: @unchecked Sendable {
             guard let path = Paths.swiftEtcd else { throw TestFailure("swift-etcd is not built") }
             binary = path
         }
-        let initial = specs.map { "\($0.name)=http://127.0.0.1:\($0.peerPort)" }.joined(separator: ",")
-        let client = "http://127.0.0.1:\(spec.clientPort)"
-        let peer = "http://127.0.0.1:\(spec.peerPort)"
+        let initial = specs.map { "\($0.name)=\(peerScheme)://127.0.0.1:\($0.peerPort)" }.joined(separator: ",")
+        let client = "\(clientScheme)://127.0.0.1:\(spec.clientPort)"
+        let peer = "\(peerScheme)://127.0.0.1:\(spec.peerPort)"
         processes[name] = try ServerProcess(
             executable: binary,
             arguments: [
@@ -72,7 +86,7 @@ final class TestCluster: @unchecked Sendable {
                 "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
                 "--initial-cluster", initial, "--initial-cluster-state", state,
                 "--initial-cluster-token", "test-cluster",
-            ] + extraArguments,
+            ] + extraArguments + arguments,
             logURL: root.appendingPathComponent("\(name).log"))
     }
 
@@ -94,7 +108,7 @@ final class TestCluster: @unchecked Sendable {
         environment["ETCDCTL_API"] = "3"
         let list = (endpoints ?? self.endpoints).joined(separator: ",")
         return try ChildProcess.run(
-            Paths.etcdctl, ["--endpoints=\(list)", "--dial-timeout=2s", "--command-timeout=5s"] + arguments,
+            Paths.etcdctl, ["--endpoints=\(list)", "--dial-timeout=2s", "--command-timeout=5s"] + ctlArguments + arguments,
             stdin: stdin, environment: environment, timeout: .seconds(20))
     }
 
