@@ -14,6 +14,7 @@ extension EtcdServer {
         while !Task.isCancelled {
             do { try await Task.sleep(for: tick) } catch { return }
             tickRaft()
+            continueCompaction()
             commitBackend()
             syncWatchers()
             sinceProgress += tick

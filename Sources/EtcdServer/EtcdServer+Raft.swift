@@ -225,17 +225,30 @@ extension EtcdServer {
         }
     }
 
+    /// Drops a slice of old versions for a compaction under way (10,000
+    /// keys per tick, a few milliseconds), between requests.
+    func continueCompaction() {
+        guard stateMachine.store.isCompacting else { return }
+        let more = stateMachine.store.continueCompaction(maxKeys: 10_000)
+        if !more {
+            logger.info(
+                "finished scheduled compaction",
+                metadata: ["compact-revision": "\(stateMachine.store.compactedRevision)"])
+        }
+    }
+
     /// Commits what was applied since the last commit to the backend (the
     /// background loop calls it every tick, as etcd's batch interval).
     func commitBackend() {
-        guard let backend, backend.needsCommit(store: stateMachine.store, appliedIndex: raft.appliedIndex) else {
-            return
-        }
+        guard let backend else { return }
         do {
-            try backend.commit(
-                store: stateMachine.store, members: members, alarms: stateMachine.alarms,
-                appliedIndex: raft.appliedIndex)
-            try backend.pruneCompacted(store: stateMachine.store)
+            if backend.needsCommit(store: stateMachine.store, appliedIndex: raft.appliedIndex) {
+                try backend.commit(
+                    store: stateMachine.store, members: members, alarms: stateMachine.alarms,
+                    appliedIndex: raft.appliedIndex)
+            }
+            // The file is pruned once memory has dropped what it drops.
+            if !stateMachine.store.isCompacting { try backend.pruneCompacted(store: stateMachine.store) }
         } catch {
             logger.critical(
                 "failed to commit to the backend; stopping to protect acknowledged writes",

@@ -81,6 +81,15 @@ public actor EtcdServer {
         }
         let identity = DiskPersistence.Identity(memberID: memberID, clusterID: clusterID)
         let recovered = try DiskPersistence.open(dataDir: config.dataDir, newIdentity: identity, voters: voters)
+        if recovered.restarted, config.initialClusterState == .new, memberID != 0,
+            recovered.identity.memberID != memberID
+        {
+            // etcd would quietly run as whatever member the directory holds;
+            // a directory copied from another member or cluster is almost
+            // always a mistake, so say so.
+            throw DataDirectoryMismatch(
+                dataDir: config.dataDir, stored: recovered.identity, flagsMemberID: memberID, name: config.name)
+        }
         if recovered.restarted {
             logger.info(
                 "restarting member from its data directory",
@@ -310,4 +319,20 @@ extension TxnRequest {
 /// Why a member started with `--initial-cluster-state existing` could not join.
 public struct JoinError: Error, Sendable, CustomStringConvertible {
     public var description: String
+}
+
+/// The data directory belongs to another member (or cluster) than the flags
+/// describe.
+public struct DataDirectoryMismatch: Error, Sendable, CustomStringConvertible {
+    var dataDir: String
+    var stored: DiskPersistence.Identity
+    var flagsMemberID: UInt64
+    var name: String
+
+    public var description: String {
+        "data directory \(dataDir) belongs to member \(hex(stored.memberID)) of cluster \(hex(stored.clusterID)), "
+            + "but --name \(name) with these --initial-cluster/--initial-cluster-token flags is member \(hex(flagsMemberID)); "
+            + "start this member with its own data directory, or with an empty one to bootstrap anew "
+            + "(a member whose peer URLs were changed with `etcdctl member update` restarts with --initial-cluster-state existing)"
+    }
 }

@@ -27,6 +27,9 @@ public struct KVStore: EventHistory, Sendable {
     /// The newest revision; 1 in an empty store, as etcd reports it.
     public internal(set) var currentRevision: Int64 = 1
 
+    /// Where the compaction under way continues (nil: none under way).
+    var compactionCursor: [UInt8]?
+
     /// etcd's `compactMainRev`: -1 until the first compaction, so that
     /// compacting at 0 on a fresh store succeeds as it does in etcd.
     var compactMainRevision: Int64 = -1
@@ -87,15 +90,42 @@ public struct KVStore: EventHistory, Sendable {
     /// it is a deletion, so a read at `revision` still answers exactly as
     /// before, while any read below it fails with `.compacted`.
     public mutating func compact(_ revision: Int64) throws(MVCCError) {
+        try beginCompaction(revision)
+        var slices = 0
+        while continueCompaction(maxKeys: .max) && slices < 1_000_000 { slices += 1 }
+    }
+
+    /// Compacts at `revision` logically at once (reads below it fail from
+    /// now on, history replay starts there) and leaves dropping the old
+    /// versions to `continueCompaction`, a slice at a time, so that a large
+    /// store never stalls requests while it compacts (etcd issue 19406).
+    /// Nothing a client can observe depends on how far the slices got.
+    public mutating func beginCompaction(_ revision: Int64) throws(MVCCError) {
         if revision <= compactMainRevision { throw .compacted }
         if revision > currentRevision { throw .futureRevision }
         compactMainRevision = revision
-        index.compact(atRev: revision)
         // Keep the compacted revision's own records: etcd still serves a
         // watch that starts exactly there.
         log.removeThrough(main: revision - 1)
-        sizeEstimate = approximateSize()
+        // A compaction still under way is subsumed: this one covers it.
+        compactionCursor = []
     }
+
+    /// Drops the history of about `maxKeys` keys for the compaction under
+    /// way; returns whether more remains.
+    @discardableResult
+    public mutating func continueCompaction(maxKeys: Int = 10_000) -> Bool {
+        guard let cursor = compactionCursor else { return false }
+        let (dropped, next) = index.compactSlice(
+            atRev: compactMainRevision, from: cursor, maxKeys: maxKeys,
+            cost: { ki in ki.entries.reduce(0) { $0 + KVStore.versionCost(key: ki.key.count, value: $1.value.count) } })
+        sizeEstimate -= dropped
+        compactionCursor = next
+        return next != nil
+    }
+
+    /// Whether old versions are still being dropped after a compaction.
+    public var isCompacting: Bool { compactionCursor != nil }
 
     // MARK: History replay
 

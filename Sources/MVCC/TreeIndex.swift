@@ -189,6 +189,50 @@ struct TreeIndex: Sendable {
         }
     }
 
+    /// Compacts the keys of whole chunks from the one holding `key` on, at
+    /// least `maxKeys` keys, forgetting keys left without history (etcd's
+    /// incremental compaction, issue 19406: a bounded slice per call, so
+    /// requests are served between slices). Returns the bytes of history
+    /// dropped and the key to continue from, or nil when the end is reached.
+    /// Keys inserted meanwhile only hold revisions above `atRev`, so the
+    /// slices cover every key that needs it.
+    mutating func compactSlice(atRev: Int64, from key: [UInt8], maxKeys: Int, cost: (KeyIndex) -> Int64)
+        -> (dropped: Int64, next: [UInt8]?)
+    {
+        var c = lowerBound(key).chunk
+        var visited = 0
+        var dropped: Int64 = 0
+        while c < chunks.count && visited < maxKeys {
+            var chunk = chunks[c]
+            chunks[c] = []  // unique, so the key indexes compact in place
+            visited += chunk.count
+            var kept: [KeyIndex] = []
+            kept.reserveCapacity(chunk.count)
+            for i in chunk.indices {
+                var item = chunk[i]
+                chunk[i] = KeyIndex(key: [])
+                let before = cost(item)
+                item.compact(atRev: atRev)
+                dropped += before - cost(item)
+                if item.isEmpty { continue }
+                kept.append(item)
+            }
+            count -= chunk.count - kept.count
+            if kept.isEmpty {
+                chunks.remove(at: c)
+                liveCount -= liveCounts.remove(at: c)
+            } else {
+                let live = Self.live(in: kept)
+                liveCount += live - liveCounts[c]
+                liveCounts[c] = live
+                chunks[c] = kept
+                c += 1
+            }
+        }
+        guard c < chunks.count, let first = chunks[c].first else { return (dropped, nil) }
+        return (dropped, first.key)
+    }
+
     /// Compacts every key's history at `atRev`, forgets keys left without
     /// history, and re-packs the chunks (compaction can empty many).
     mutating func compact(atRev: Int64) {

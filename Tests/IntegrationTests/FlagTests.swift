@@ -46,3 +46,49 @@ import Testing
         #expect(r.stdout.contains("etcd API Version: 3.4"))
     }
 }
+
+/// A data directory swift-etcd cannot use is a clear error at start, never a
+/// crash or a member running on someone else's data.
+@Suite struct DataDirectoryTests {
+    @Test("a data directory that cannot be created, or belongs to another member, is refused with advice")
+    func unusableDataDirectories() throws {
+        guard let ours = Paths.swiftEtcd else { throw TestFailure("swift-etcd is not built") }
+        // Not creatable: its parent is a regular file.
+        let root = try Paths.makeTempDirectory("datadir")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let file = root.appendingPathComponent("file")
+        try Data("x".utf8).write(to: file)
+        let blocked = try ChildProcess.run(
+            ours, ["--data-dir", file.appendingPathComponent("data").path, "--listen-client-urls", "http://127.0.0.1:\(try Ports.free())",
+                   "--advertise-client-urls", "http://127.0.0.1:1", "--listen-peer-urls", "http://127.0.0.1:\(try Ports.free())"],
+            timeout: .seconds(20))
+        #expect(blocked.exitCode == 1)
+        #expect(blocked.stderr.contains("cannot open the data directory"), "\(blocked.stderr)")
+
+        // Belongs to another member: bootstrap n1, then start n2 on its directory.
+        let dataDir = root.appendingPathComponent("n1").path
+        func start(_ name: String) throws -> ServerProcess {
+            let peer = "http://127.0.0.1:\(try Ports.free())"
+            let client = "http://127.0.0.1:\(try Ports.free())"
+            return try ServerProcess(
+                executable: ours,
+                arguments: ["--name", name, "--data-dir", dataDir, "--listen-client-urls", client, "--advertise-client-urls", client,
+                            "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", "\(name)=\(peer)"],
+                logURL: root.appendingPathComponent("\(name).log"))
+        }
+        let first = try start("n1")
+        let deadline = ContinuousClock.now + .seconds(20)
+        while !FileManager.default.fileExists(atPath: dataDir + "/member/wal"), ContinuousClock.now < deadline {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        Thread.sleep(forTimeInterval: 0.3)
+        first.stop()
+        let second = try start("n2")
+        let exitBy = ContinuousClock.now + .seconds(20)
+        while second.process.isRunning, ContinuousClock.now < exitBy { Thread.sleep(forTimeInterval: 0.05) }
+        defer { second.stop() }
+        #expect(!second.process.isRunning, "a member on another member's data directory must not start")
+        #expect(second.process.isRunning || second.process.terminationStatus == 1)
+        #expect(second.log.contains("belongs to member"), "\(second.log)")
+    }
+}

@@ -47,7 +47,9 @@ struct StateMachine: Sendable {
                 let (response, events) = try store.txn(r)
                 return (.txn(response), events)
             case .compact(let r):
-                try store.compact(r.revision)
+                // Logically now; old versions go a slice per tick
+                // (`EtcdServer.continueCompaction`).
+                try store.beginCompaction(r.revision)
                 return (.compact(revision: store.currentRevision), [])
             case .leaseGrant(let id, let ttl):
                 let lease = try store.grantLease(id: id, ttl: ttl)
