@@ -22,6 +22,7 @@ public struct ClientServer: Sendable {
             LeaseService(server: server, forwarder: LeaderForwarder(logger: logger)),
             ClusterService(server: server),
             MaintenanceService(server: server),
+            AuthService(server: server),
         ]
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await server.run(progressInterval: config.watchProgressNotifyInterval) }
@@ -30,7 +31,8 @@ public struct ClientServer: Sendable {
                     address: .ipv4(host: url.host == "localhost" ? "127.0.0.1" : url.host, port: url.port),
                     transportSecurity: .plaintext,
                     config: Self.transportConfig(maxRequestBytes: config.maxRequestBytes))
-                let grpc = GRPCServer(transport: transport, services: services)
+                let grpc = GRPCServer(
+                    transport: transport, services: services, interceptors: [AuthCredentialsInterceptor()])
                 group.addTask { try await grpc.serve() }
                 logger.info("serving client traffic insecurely", metadata: ["address": "\(url)"])
             }

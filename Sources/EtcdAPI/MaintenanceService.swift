@@ -48,6 +48,7 @@ struct MaintenanceService: Etcdserverpb_Maintenance.SimpleServiceProtocol {
     func defragment(
         request: Etcdserverpb_DefragmentRequest, context: ServerContext
     ) async throws -> Etcdserverpb_DefragmentResponse {
+        try await withEtcdErrors { () async throws(EtcdError) in try await server.authorizeMaintenance() }
         var response = Etcdserverpb_DefragmentResponse()
         response.header = .init(await server.defragment())
         return response
@@ -59,7 +60,8 @@ struct MaintenanceService: Etcdserverpb_Maintenance.SimpleServiceProtocol {
 
     func hashKV(request: Etcdserverpb_HashKVRequest, context: ServerContext) async throws -> Etcdserverpb_HashKVResponse {
         let (hash, header) = try await withEtcdErrors { () async throws(EtcdError) in
-            try await server.hashKV(revision: request.revision)
+            try await server.authorizeMaintenance()
+            return try await server.hashKV(revision: request.revision)
         }
         var response = Etcdserverpb_HashKVResponse()
         response.header = .init(header)

@@ -91,6 +91,9 @@ public struct ServerConfig: Sendable {
     /// Entries kept behind a snapshot for followers that lag a little
     /// (etcd's `SnapshotCatchUpEntries`, 5000; a flag from etcd 3.5).
     public var snapshotCatchUpEntries: Int = 5000
+    /// How long a simple auth token lives without use (etcd's
+    /// `--auth-token-ttl`, 300 s).
+    public var authTokenTTL: Duration = .seconds(300)
 
     public init() {}
 

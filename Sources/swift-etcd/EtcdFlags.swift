@@ -112,6 +112,22 @@ final class EtcdFlags {
             config.watchProgressNotifyInterval = d
             return nil
         }
+        flagSet.add("auth-token", usage: "Specify auth token type and its options ('simple'; 'jwt' is not supported yet).") {
+            v in
+            // etcd's `type[,name=value...]`; simple tokens take no options.
+            let parts = v.split(separator: ",", omittingEmptySubsequences: false)
+            switch parts.first.map(String.init) ?? "" {
+            case "simple":
+                return parts.dropFirst().allSatisfy { $0.split(separator: "=").count == 2 } ? nil : "auth: invalid auth options"
+            case "jwt": return "jwt tokens are not supported yet; use --auth-token=simple"
+            default: return "auth: invalid auth options"
+            }
+        }
+        flagSet.add("auth-token-ttl", usage: "The lifetime in seconds of the auth token.") { [unowned self] v in
+            guard let n = UInt32(v), n > 0 else { return "parse error" }
+            config.authTokenTTL = .seconds(Int64(n))
+            return nil
+        }
         flagSet.add(
             "log-level", usage: "Configures log level. Only supports debug, info, warn, error, panic, or fatal. Default 'info'."
         ) { [unowned self] v in
