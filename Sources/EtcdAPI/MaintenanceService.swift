@@ -55,6 +55,7 @@ struct MaintenanceService: Etcdserverpb_Maintenance.SimpleServiceProtocol {
     }
 
     func hash(request: Etcdserverpb_HashRequest, context: ServerContext) async throws -> Etcdserverpb_HashResponse {
+        try await withEtcdErrors { () async throws(EtcdError) in try await server.authorizeMaintenance() }
         throw RPCError(code: .unimplemented, message: "hash is not implemented yet")
     }
 
@@ -74,6 +75,7 @@ struct MaintenanceService: Etcdserverpb_Maintenance.SimpleServiceProtocol {
         request: Etcdserverpb_SnapshotRequest, response: RPCWriter<Etcdserverpb_SnapshotResponse>,
         context: ServerContext
     ) async throws {
+        try await withEtcdErrors { () async throws(EtcdError) in try await server.authorizeMaintenance() }
         throw RPCError(code: .unimplemented, message: "snapshot is not implemented yet")
     }
 
