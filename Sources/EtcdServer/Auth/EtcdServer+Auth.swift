@@ -209,7 +209,7 @@ extension EtcdServer {
                 case .invalidAuthToken, .authOldRevision, .userEmpty: error
                 default: .permissionDenied
                 }
-            watchHub.refuseCreate(on: stream, reason: reason.message, headerRevision: stateMachine.store.currentRevision)
+            watchHub.refuseCreate(on: stream, reason: reason.goStatusText, headerRevision: stateMachine.store.currentRevision)
             wakeWatchStreams()
             return
         }
@@ -296,6 +296,25 @@ extension EtcdServer {
 }
 
 extension EtcdError {
+    /// The error as Go prints a gRPC status (`rpc error: code = … desc = …`),
+    /// which is what etcd puts in a refused watch's cancel reason.
+    var goStatusText: String {
+        let name =
+            switch code {
+            case .unknown: "Unknown"
+            case .invalidArgument: "InvalidArgument"
+            case .notFound: "NotFound"
+            case .permissionDenied: "PermissionDenied"
+            case .resourceExhausted: "ResourceExhausted"
+            case .failedPrecondition: "FailedPrecondition"
+            case .outOfRange: "OutOfRange"
+            case .unimplemented: "Unimplemented"
+            case .unavailable: "Unavailable"
+            case .unauthenticated: "Unauthenticated"
+            }
+        return "rpc error: code = \(name) desc = \(message)"
+    }
+
     /// The text of etcd's `auth` package error, which some services send
     /// without translating it to an `etcdserver:` status.
     var authPackageText: String {
