@@ -6,6 +6,8 @@ final class EtcdFlags {
     var config = ServerConfig()
     var logLevel: Logger.Level = .info
     var printVersion = false
+    /// `--auth-token`: etcd's `type[,name=value...]`.
+    var authToken = "simple"
     /// Whether --advertise-client-urls was given (etcd requires it when
     /// --listen-client-urls is set).
     var flagSet = FlagSet()
@@ -113,19 +115,16 @@ final class EtcdFlags {
             return nil
         }
         flagSet.add("auth-token", usage: "Specify auth token type and its options ('simple'; 'jwt' is not supported yet).") {
-            v in
-            // etcd's `type[,name=value...]`; simple tokens take no options.
-            let parts = v.split(separator: ",", omittingEmptySubsequences: false)
-            switch parts.first.map(String.init) ?? "" {
-            case "simple":
-                return parts.dropFirst().allSatisfy { $0.split(separator: "=").count == 2 } ? nil : "auth: invalid auth options"
-            case "jwt": return "jwt tokens are not supported yet; use --auth-token=simple"
-            default: return "auth: invalid auth options"
-            }
+            [unowned self] v in
+            // Checked after parsing: etcd refuses a bad value when the
+            // server starts (exit 1), not as a flag error.
+            authToken = v
+            return nil
         }
         flagSet.add("auth-token-ttl", usage: "The lifetime in seconds of the auth token.") { [unowned self] v in
-            guard let n = UInt32(v), n > 0 else { return "parse error" }
-            config.authTokenTTL = .seconds(Int64(n))
+            guard let n = UInt32(v) else { return "parse error" }
+            // etcd treats 0 as its default, 300 s.
+            config.authTokenTTL = .seconds(Int64(n == 0 ? 300 : n))
             return nil
         }
         flagSet.add(
@@ -184,7 +183,23 @@ final class EtcdFlags {
         if !config.initialCluster.isEmpty && !config.initialCluster.contains(where: { $0.name == config.name }) {
             return "couldn't find local name \"\(config.name)\" in the initial cluster configuration"
         }
+        if let reason = Self.authTokenProblem(authToken) { return reason }
         return nil
+    }
+
+    /// Why `--auth-token` cannot be used (etcd's `decomposeOpts` and
+    /// token provider checks), or nil.
+    static func authTokenProblem(_ spec: String) -> String? {
+        let parts = spec.split(separator: ",", omittingEmptySubsequences: false)
+        let options = parts.dropFirst().map { $0.split(separator: "=", omittingEmptySubsequences: false) }
+        guard options.allSatisfy({ $0.count == 2 }), Set(options.map { $0[0] }).count == options.count else {
+            return "auth: invalid auth options"
+        }
+        switch parts.first.map(String.init) ?? "" {
+        case "simple": return nil
+        case "jwt": return "--auth-token=jwt is not supported yet; use --auth-token=simple"
+        default: return "auth: invalid auth options"
+        }
     }
 }
 

@@ -69,6 +69,21 @@ struct AuthTokenTests {
         }
     }
 
+    @Test("a bad --auth-token stops the server at start with etcd's reason and exit code")
+    func badAuthTokenFlag() throws {
+        try requireOracle()
+        guard let ours = Paths.swiftEtcd else { throw TestFailure("swift-etcd is not built") }
+        let dir = try Paths.makeTempDirectory("auth-token-flag")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let arguments = ["--auth-token=bogus", "--data-dir", dir.appendingPathComponent("data").path]
+        let expected = try ChildProcess.run(Paths.etcd, arguments, timeout: .seconds(10))
+        let actual = try ChildProcess.run(ours, arguments, timeout: .seconds(10))
+        #expect(expected.exitCode == 1)
+        #expect(actual.exitCode == expected.exitCode)
+        #expect(expected.stderr.contains("auth: invalid auth options"))
+        #expect(actual.stderr.contains("auth: invalid auth options"), "\(actual.stderr)")
+    }
+
     static func expectError(
         _ code: RPCError.Code, _ message: String, sourceLocation: SourceLocation = #_sourceLocation,
         _ body: () async throws -> Void
