@@ -22,6 +22,7 @@ public struct ClientServer: Sendable {
             LeaseService(server: server, forwarder: LeaderForwarder(logger: logger, tls: config.clientTLS)),
             ClusterService(server: server),
             MaintenanceService(server: server),
+            AuthService(server: server),
         ]
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await server.run(progressInterval: config.watchProgressNotifyInterval) }
@@ -42,7 +43,8 @@ public struct ClientServer: Sendable {
                     address: .ipv4(host: url.host == "localhost" ? "127.0.0.1" : url.host, port: url.port),
                     transportSecurity: secure ? Self.transportSecurity(config.clientTLS) : .plaintext,
                     config: transportConfig)
-                let grpc = GRPCServer(transport: transport, services: services)
+                let grpc = GRPCServer(
+                    transport: transport, services: services, interceptors: [AuthCredentialsInterceptor()])
                 group.addTask { try await grpc.serve() }
                 if secure {
                     logger.info(

@@ -48,18 +48,21 @@ struct MaintenanceService: Etcdserverpb_Maintenance.SimpleServiceProtocol {
     func defragment(
         request: Etcdserverpb_DefragmentRequest, context: ServerContext
     ) async throws -> Etcdserverpb_DefragmentResponse {
+        try await withEtcdErrors { () async throws(EtcdError) in try await server.authorizeMaintenance() }
         var response = Etcdserverpb_DefragmentResponse()
         response.header = .init(await server.defragment())
         return response
     }
 
     func hash(request: Etcdserverpb_HashRequest, context: ServerContext) async throws -> Etcdserverpb_HashResponse {
+        try await withEtcdErrors { () async throws(EtcdError) in try await server.authorizeMaintenance() }
         throw RPCError(code: .unimplemented, message: "hash is not implemented yet")
     }
 
     func hashKV(request: Etcdserverpb_HashKVRequest, context: ServerContext) async throws -> Etcdserverpb_HashKVResponse {
         let (hash, header) = try await withEtcdErrors { () async throws(EtcdError) in
-            try await server.hashKV(revision: request.revision)
+            try await server.authorizeMaintenance()
+            return try await server.hashKV(revision: request.revision)
         }
         var response = Etcdserverpb_HashKVResponse()
         response.header = .init(header)
@@ -72,6 +75,7 @@ struct MaintenanceService: Etcdserverpb_Maintenance.SimpleServiceProtocol {
         request: Etcdserverpb_SnapshotRequest, response: RPCWriter<Etcdserverpb_SnapshotResponse>,
         context: ServerContext
     ) async throws {
+        try await withEtcdErrors { () async throws(EtcdError) in try await server.authorizeMaintenance() }
         throw RPCError(code: .unimplemented, message: "snapshot is not implemented yet")
     }
 

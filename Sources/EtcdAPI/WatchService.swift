@@ -56,7 +56,7 @@ struct WatchService: Etcdserverpb_Watch.SimpleServiceProtocol {
                 range: KeyRange(key: [UInt8](create.key), rangeEnd: [UInt8](create.rangeEnd)),
                 startRevision: create.startRevision, progressNotify: create.progressNotify,
                 filters: filters, prevKv: create.prevKv, watchID: create.watchID, fragment: create.fragment)
-            await server.createWatch(request, on: stream)
+            await server.createWatchIfPermitted(request, on: stream)
         case .cancelRequest(let cancel):
             await server.cancelWatch(cancel.watchID, on: stream)
         case .progressRequest:

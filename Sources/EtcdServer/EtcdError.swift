@@ -33,6 +33,24 @@ public enum EtcdError: Error, Sendable, Hashable {
     case invalidAuthToken
     case permissionDenied
     case authNotEnabled
+    // Authentication and role-based access (etcd's auth store errors).
+    case rootUserNotExist
+    case rootRoleNotExist
+    case userAlreadyExists
+    case userEmpty
+    case userNotFound
+    case roleAlreadyExists
+    case roleNotFound
+    case roleEmpty
+    case authFailed
+    case roleNotGranted
+    case permissionNotGranted
+    case invalidAuthManagement
+    case authOldRevision
+    /// An error etcd does not translate to a gRPC status of its own: it
+    /// reaches the client as `Unknown` with the Go error's text (for
+    /// instance `auth: permission denied` from the Maintenance service).
+    case untranslated(String)
     case unimplemented(String)
 
     /// gRPC status codes as numbers (so this module needs no gRPC dependency).
@@ -55,6 +73,11 @@ public enum EtcdError: Error, Sendable, Hashable {
             return .failedPrecondition
         case .noLeader, .leaderChanged, .stopped, .timeout: return .unavailable
         case .leaderTransferTimeout: return .unknown  // etcd has no gRPC code for it
+        case .rootUserNotExist, .rootRoleNotExist, .userAlreadyExists, .userNotFound, .roleAlreadyExists,
+            .roleNotFound, .roleNotGranted, .permissionNotGranted:
+            return .failedPrecondition
+        case .userEmpty, .roleEmpty, .authFailed, .invalidAuthManagement, .authOldRevision: return .invalidArgument
+        case .untranslated: return .unknown
         case .invalidAuthToken: return .unauthenticated
         case .permissionDenied: return .permissionDenied
         case .unimplemented: return .unimplemented
@@ -96,6 +119,20 @@ public enum EtcdError: Error, Sendable, Hashable {
         case .invalidAuthToken: return "etcdserver: invalid auth token"
         case .permissionDenied: return "etcdserver: permission denied"
         case .authNotEnabled: return "etcdserver: authentication is not enabled"
+        case .rootUserNotExist: return "etcdserver: root user does not exist"
+        case .rootRoleNotExist: return "etcdserver: root user does not have root role"
+        case .userAlreadyExists: return "etcdserver: user name already exists"
+        case .userEmpty: return "etcdserver: user name is empty"
+        case .userNotFound: return "etcdserver: user name not found"
+        case .roleAlreadyExists: return "etcdserver: role name already exists"
+        case .roleNotFound: return "etcdserver: role name not found"
+        case .roleEmpty: return "etcdserver: role name is empty"
+        case .authFailed: return "etcdserver: authentication failed, invalid user ID or password"
+        case .roleNotGranted: return "etcdserver: role is not granted to the user"
+        case .permissionNotGranted: return "etcdserver: permission is not granted to the role"
+        case .invalidAuthManagement: return "etcdserver: invalid auth management"
+        case .authOldRevision: return "etcdserver: revision of auth store is old"
+        case .untranslated(let text): return text
         case .unimplemented(let what): return "\(what) is not implemented yet"
         }
     }

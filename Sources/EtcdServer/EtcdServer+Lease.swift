@@ -84,7 +84,8 @@ extension EtcdServer {
             Task {
                 // A client may have revoked it first; the lessor reports it
                 // again later if it is still there.
-                _ = try? await self.propose(.leaseRevoke(id: id))
+                // As root (etcd's `WithRoot`): its keys may be anyone's.
+                _ = try? await self.propose(.leaseRevoke(id: id), as: self.rootCaller())
             }
         }
     }

@@ -16,6 +16,7 @@ extension EtcdServer {
 
     public func addMember(peerURLs: [String], isLearner: Bool) async throws(EtcdError) -> (Member, [Member], ResponseHeader) {
         let urls = try Self.validatedPeerURLs(peerURLs)
+        try await authorizeAdmin()
         if members.contains(where: { !Set($0.peerURLs).isDisjoint(with: urls) }) { throw .peerURLExists }
         // Our runtime member IDs derive from the URLs and the cluster token,
         // exactly as bootstrap IDs do, so the new member computes its own ID
@@ -41,6 +42,7 @@ extension EtcdServer {
     }
 
     public func removeMember(id: UInt64) async throws(EtcdError) -> ([Member], ResponseHeader) {
+        try await authorizeAdmin()
         guard let member = members.first(where: { $0.id == id }) else { throw .memberNotFound }
         if !member.isLearner {
             // etcd's mayRemoveMember: the voters left must still form a
@@ -55,6 +57,7 @@ extension EtcdServer {
     }
 
     public func updateMember(id: UInt64, peerURLs: [String]) async throws(EtcdError) -> ([Member], ResponseHeader) {
+        try await authorizeAdmin()
         let urls = try Self.validatedPeerURLs(peerURLs)
         guard members.contains(where: { $0.id == id }) else { throw .memberNotFound }
         if members.contains(where: { $0.id != id && !Set($0.peerURLs).isDisjoint(with: urls) }) {
@@ -67,6 +70,7 @@ extension EtcdServer {
     }
 
     public func promoteMember(id: UInt64) async throws(EtcdError) -> ([Member], ResponseHeader) {
+        try await authorizeAdmin()
         guard var member = members.first(where: { $0.id == id }) else { throw .memberNotFound }
         guard member.isLearner else { throw .memberNotLearner }
         // Only the leader knows how far the learner got. A follower cannot

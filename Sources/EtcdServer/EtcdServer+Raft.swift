@@ -39,10 +39,17 @@ extension EtcdServer {
 
     // MARK: Proposals
 
-    /// Proposes a command and waits until this member has applied it.
+    /// Proposes a command on behalf of the current request's caller and
+    /// waits until this member has applied it.
     func propose(_ command: Command) async throws(EtcdError) -> ApplyResult {
+        try await propose(command, as: try await caller())
+    }
+
+    /// Proposes a command as `caller` (nil: anonymous), whose permissions
+    /// are checked when it is applied.
+    func propose(_ command: Command, as caller: AuthHeader?) async throws(EtcdError) -> ApplyResult {
         let requestID = idGenerator.next()
-        let data = CommandEnvelope(requestID: requestID, command: command).encoded()
+        let data = CommandEnvelope(requestID: requestID, command: command, auth: caller).encoded()
         if data.count > config.maxRequestBytes { throw .requestTooLarge }
         try await checkQuota(command)
         try await waitForLeader()
@@ -199,7 +206,8 @@ extension EtcdServer {
                 finish(request: envelope.requestID, with: applyMemberCommand(envelope.command))
                 backend?.clusterStateChanged()
             default:
-                let (result, events) = stateMachine.apply(envelope.command)
+                let (applied, events) = stateMachine.apply(envelope.command, by: envelope.auth)
+                let result = authApplied(envelope.command, result: applied, index: entry.index)
                 recordForBackend(envelope.command, result: result)
                 publish(events)
                 finish(request: envelope.requestID, with: result)
@@ -221,6 +229,7 @@ extension EtcdServer {
         case (.leaseGrant, .leaseGrant(let lease, _)): backend.leaseGranted(id: lease.id, ttl: lease.ttl)
         case (.leaseRevoke(let id), .leaseRevoke): backend.leaseRevoked(id: id)
         case (.alarm, _): backend.clusterStateChanged()
+        case (.auth(let change), .auth) where change.changesStore: backend.authStateChanged()
         default: break
         }
     }
@@ -245,7 +254,7 @@ extension EtcdServer {
             if backend.needsCommit(store: stateMachine.store, appliedIndex: raft.appliedIndex) {
                 try backend.commit(
                     store: stateMachine.store, members: members, alarms: stateMachine.alarms,
-                    appliedIndex: raft.appliedIndex)
+                    auth: stateMachine.auth, appliedIndex: raft.appliedIndex)
             }
             // The file is pruned once memory has dropped what it drops.
             if !stateMachine.store.isCompacting { try backend.pruneCompacted(store: stateMachine.store) }
@@ -262,7 +271,7 @@ extension EtcdServer {
             try restore(from: snapshot)
             try backend?.replaceAll(
                 store: stateMachine.store, members: members, alarms: stateMachine.alarms,
-                appliedIndex: snapshot.metadata.index)
+                auth: stateMachine.auth, appliedIndex: snapshot.metadata.index)
             logger.info(
                 "installed a snapshot from the leader",
                 metadata: [
@@ -310,7 +319,8 @@ extension EtcdServer {
             fatalError("failed to sync the backend: \(error)")
         }
         let state = ServerSnapshot(
-            members: members, alarms: stateMachine.alarms, store: stateMachine.store.snapshot())
+            members: members, alarms: stateMachine.alarms, store: stateMachine.store.snapshot(),
+            auth: stateMachine.auth)
         guard let snapshot = raftStorage.createSnapshot(index: applied, confState: raft.confState, data: state.encoded())
         else { return }
         do {
@@ -377,7 +387,7 @@ struct RestoredState: Sendable {
 
     init(snapshot: Snapshot, memberID: UInt64, config: ServerConfig) throws {
         let state = try ServerSnapshot(decoding: snapshot.data)
-        stateMachine = StateMachine(store: try KVStore(snapshot: state.store), alarms: state.alarms)
+        stateMachine = StateMachine(store: try KVStore(snapshot: state.store), alarms: state.alarms, auth: state.auth)
         members = state.members
         index = snapshot.metadata.index
         appliedIndex = snapshot.metadata.index

@@ -48,6 +48,8 @@ public actor EtcdServer {
     var skipAppliedThrough: UInt64 = 0
     /// Index of the newest snapshot taken or installed (0: none yet).
     var snapshotIndex: UInt64 = 0
+    /// Simple tokens issued by applied `authenticate` entries (member-local).
+    var tokens: SimpleTokenStore
 
     /// The etcd API version this server speaks and reports in Status.
     public static let apiVersion = "3.4.23"
@@ -106,7 +108,7 @@ public actor EtcdServer {
             // etcd's order: the backend is the state; the WAL after the
             // snapshot is replayed, skipping what the backend already holds.
             restored = RestoredState(
-                stateMachine: StateMachine(store: loaded.store, alarms: loaded.alarms),
+                stateMachine: StateMachine(store: loaded.store, alarms: loaded.alarms, auth: loaded.auth),
                 members: loaded.members.isEmpty ? members : loaded.members, index: snapshotIndex,
                 appliedIndex: loaded.consistentIndex)
             logger.info(
@@ -122,7 +124,7 @@ public actor EtcdServer {
             let state = try RestoredState(snapshot: snapshot, memberID: recovered.identity.memberID, config: config)
             try backend.replaceAll(
                 store: state.stateMachine.store, members: state.members, alarms: state.stateMachine.alarms,
-                appliedIndex: snapshot.metadata.index)
+                auth: state.stateMachine.auth, appliedIndex: snapshot.metadata.index)
             logger.info(
                 "recovered the store from a snapshot",
                 metadata: [
@@ -176,6 +178,7 @@ public actor EtcdServer {
         }
         self.memberID = memberID
         self.clusterID = clusterID
+        self.tokens = SimpleTokenStore(ttl: config.authTokenTTL)
         self.watchHub = WatchHub(currentRevision: restored?.stateMachine.store.currentRevision ?? 1)
         self.idGenerator = IDGenerator(memberID: memberID, startMillis: WallClock.millisecondsSinceEpoch())
         self.raftStorage = storage
@@ -198,6 +201,7 @@ public actor EtcdServer {
     public func range(_ request: RangeRequest) async throws(EtcdError) -> (RangeResponse, ResponseHeader) {
         try RequestValidation.check(request)
         if !request.serializable { try await linearizableReadBarrier() }
+        try await authorizeRead(key: request.key, rangeEnd: request.rangeEnd)
         do {
             let response = try stateMachine.store.range(request)
             return (response, header(revision: response.revision))
@@ -228,7 +232,8 @@ public actor EtcdServer {
             // Applied to the live store: it writes nothing, so no revision,
             // no events, and no copy of the store.
             try await linearizableReadBarrier()
-            guard case .txn(let response) = stateMachine.apply(.txn(request)).0 else { throw .stopped }
+            let caller = try await caller()
+            guard case .txn(let response) = stateMachine.apply(.txn(request), by: caller).0 else { throw .stopped }
             return (response, header(revision: response.revision))
         }
         guard case .txn(let response) = try await propose(.txn(request)) else { throw .stopped }

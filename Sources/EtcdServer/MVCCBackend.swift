@@ -26,7 +26,7 @@ final class MVCCBackend: @unchecked Sendable {
         static let lease: Bucket = "lease"
         static let members: Bucket = "members"
         static let alarm: Bucket = "alarm"
-        static let all = [key, meta, lease, members, alarm]
+        static let all = [key, meta, lease, members, alarm] + auth
     }
 
     enum MetaKey {
@@ -42,6 +42,7 @@ final class MVCCBackend: @unchecked Sendable {
         var store: KVStore
         var members: [Member]
         var alarms: [AlarmMember]
+        var auth: AuthStore
     }
 
     private let backend: Backend
@@ -60,6 +61,8 @@ final class MVCCBackend: @unchecked Sendable {
     private var pendingLeases: [Int64: Int64?] = [:]
     /// Members or alarms changed since the last commit.
     private var clusterStateDirty = false
+    /// Users, roles or the auth switch changed since the last commit.
+    private var authDirty = false
 
     static func path(dataDir: String) -> String { StorageLayout.backendPath(in: dataDir) }
 
@@ -110,6 +113,7 @@ final class MVCCBackend: @unchecked Sendable {
                 }
                 alarms.append(AlarmMember(memberID: id, alarm: type))
             }
+            let auth = try Self.readAuth(tx)
             let store = try KVStore(
                 restoring: versions, currentRevision: current, compactRevision: compact, leases: leases,
                 lessor: lessor)
@@ -119,7 +123,7 @@ final class MVCCBackend: @unchecked Sendable {
             // Versions a crash left behind mid-pruning go on the next passes.
             pruneTarget = compact
             prunedThrough = -1
-            return Loaded(consistentIndex: ci, store: store, members: members, alarms: alarms)
+            return Loaded(consistentIndex: ci, store: store, members: members, alarms: alarms, auth: auth)
         }
     }
 
@@ -128,20 +132,24 @@ final class MVCCBackend: @unchecked Sendable {
     func leaseGranted(id: Int64, ttl: Int64) { pendingLeases[id] = .some(ttl) }
     func leaseRevoked(id: Int64) { pendingLeases[id] = .some(nil) }
     func clusterStateChanged() { clusterStateDirty = true }
+    func authStateChanged() { authDirty = true }
 
     /// Whether a commit would write anything.
     func needsCommit(store: KVStore, appliedIndex: UInt64) -> Bool {
         appliedIndex > consistentIndex || store.currentRevision > committedRevision
             || store.compactedRevision > max(committedCompactRevision, 0) || !pendingLeases.isEmpty
-            || clusterStateDirty
+            || clusterStateDirty || authDirty
     }
 
     /// Writes what changed since the last commit, with `appliedIndex`, in
     /// one transaction.
-    func commit(store: KVStore, members: [Member], alarms: [AlarmMember], appliedIndex: UInt64) throws {
+    func commit(
+        store: KVStore, members: [Member], alarms: [AlarmMember], auth: AuthStore? = nil, appliedIndex: UInt64
+    ) throws {
         let versions = store.versions(after: committedRevision)
         let leases = pendingLeases
         let writeClusterState = clusterStateDirty
+        let writeAuth = authDirty ? auth : nil
         let compact = store.storedCompactRevision
         try backend.write { tx in
             for version in versions {
@@ -155,6 +163,7 @@ final class MVCCBackend: @unchecked Sendable {
                 }
             }
             if writeClusterState { try Self.writeClusterState(&tx, members: members, alarms: alarms) }
+            if let writeAuth { try Self.writeAuth(&tx, writeAuth) }
             try tx.put(MetaKey.consistentIndex, Self.encode(appliedIndex), in: Buckets.meta)
             try tx.put(MetaKey.currentRevision, Self.encode(store.currentRevision), in: Buckets.meta)
             try tx.put(MetaKey.compactRevision, Self.encode(compact), in: Buckets.meta)
@@ -165,11 +174,14 @@ final class MVCCBackend: @unchecked Sendable {
         if compact > pruneTarget { pruneTarget = compact }
         pendingLeases.removeAll(keepingCapacity: true)
         clusterStateDirty = false
+        if writeAuth != nil { authDirty = false }
     }
 
     /// Replaces everything by `store`'s state (after installing a snapshot
     /// from the leader), durable on return.
-    func replaceAll(store: KVStore, members: [Member], alarms: [AlarmMember], appliedIndex: UInt64) throws {
+    func replaceAll(
+        store: KVStore, members: [Member], alarms: [AlarmMember], auth: AuthStore = AuthStore(), appliedIndex: UInt64
+    ) throws {
         let versions = store.allVersions()
         let leases = store.leases()
         let compact = store.storedCompactRevision
@@ -180,6 +192,7 @@ final class MVCCBackend: @unchecked Sendable {
             }
             for lease in leases { try tx.put(Self.encode(lease.id), Self.encode(lease.ttl), in: Buckets.lease) }
             try Self.writeClusterState(&tx, members: members, alarms: alarms)
+            try Self.writeAuth(&tx, auth)
             try tx.put(MetaKey.consistentIndex, Self.encode(appliedIndex), in: Buckets.meta)
             try tx.put(MetaKey.currentRevision, Self.encode(store.currentRevision), in: Buckets.meta)
             try tx.put(MetaKey.compactRevision, Self.encode(compact), in: Buckets.meta)
@@ -193,6 +206,7 @@ final class MVCCBackend: @unchecked Sendable {
         pruneCursor = []
         pendingLeases.removeAll()
         clusterStateDirty = false
+        authDirty = false
     }
 
     /// Deletes up to `limit` stored versions the store no longer retains

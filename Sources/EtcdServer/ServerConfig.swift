@@ -105,6 +105,9 @@ public struct ServerConfig: Sendable {
     /// `--cipher-suites`, in etcd's (Go's) names; empty leaves the TLS
     /// library's defaults. Checked by `TLSSetup.prepare`.
     public var cipherSuites: [String] = []
+    /// How long a simple auth token lives without use (etcd's
+    /// `--auth-token-ttl`, 300 s).
+    public var authTokenTTL: Duration = .seconds(300)
 
     public init() {}
 

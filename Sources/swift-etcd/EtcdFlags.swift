@@ -6,6 +6,8 @@ final class EtcdFlags {
     var config = ServerConfig()
     var logLevel: Logger.Level = .info
     var printVersion = false
+    /// `--auth-token`: etcd's `type[,name=value...]`.
+    var authToken = "simple"
     /// Whether --advertise-client-urls was given (etcd requires it when
     /// --listen-client-urls is set).
     var flagSet = FlagSet()
@@ -113,6 +115,19 @@ final class EtcdFlags {
             config.watchProgressNotifyInterval = d
             return nil
         }
+        flagSet.add("auth-token", usage: "Specify auth token type and its options ('simple'; 'jwt' is not supported yet).") {
+            [unowned self] v in
+            // Checked after parsing: etcd refuses a bad value when the
+            // server starts (exit 1), not as a flag error.
+            authToken = v
+            return nil
+        }
+        flagSet.add("auth-token-ttl", usage: "The lifetime in seconds of the auth token.") { [unowned self] v in
+            guard let n = UInt32(v) else { return "parse error" }
+            // etcd treats 0 as its default, 300 s.
+            config.authTokenTTL = .seconds(Int64(n == 0 ? 300 : n))
+            return nil
+        }
         flagSet.add(
             "log-level", usage: "Configures log level. Only supports debug, info, warn, error, panic, or fatal. Default 'info'."
         ) { [unowned self] v in
@@ -169,7 +184,23 @@ final class EtcdFlags {
         if !config.initialCluster.isEmpty && !config.initialCluster.contains(where: { $0.name == config.name }) {
             return "couldn't find local name \"\(config.name)\" in the initial cluster configuration"
         }
+        if let reason = Self.authTokenProblem(authToken) { return reason }
         return nil
+    }
+
+    /// Why `--auth-token` cannot be used (etcd's `decomposeOpts` and
+    /// token provider checks), or nil.
+    static func authTokenProblem(_ spec: String) -> String? {
+        let parts = spec.split(separator: ",", omittingEmptySubsequences: false)
+        let options = parts.dropFirst().map { $0.split(separator: "=", omittingEmptySubsequences: false) }
+        guard options.allSatisfy({ $0.count == 2 }), Set(options.map { $0[0] }).count == options.count else {
+            return "auth: invalid auth options"
+        }
+        switch parts.first.map(String.init) ?? "" {
+        case "simple": return nil
+        case "jwt": return "--auth-token=jwt is not supported yet; use --auth-token=simple"
+        default: return "auth: invalid auth options"
+        }
     }
 }
 

@@ -15,6 +15,11 @@ struct OracleTests {
         try compare(script: "watch-lease.txt")
     }
 
+    @Test("Auth: users, roles, permissions and --user flows print exactly as with etcd 3.4")
+    func authScriptMatchesEtcd() throws {
+        try compare(script: "auth.txt")
+    }
+
     private func compare(script name: String) throws {
         try requireOracle()
         let script = try OracleScript(named: name)

@@ -19,6 +19,8 @@ public enum Command: Sendable, Hashable {
     case memberUpdate(memberID: UInt64, peerURLs: [String])
     /// Raise (`activate`) or disarm an alarm (etcd's `AlarmRequest`).
     case alarm(activate: Bool, memberID: UInt64, type: AlarmType)
+    /// A change to users, roles or the auth switch (`Auth/AuthCommand.swift`).
+    case auth(AuthCommand)
 }
 
 /// A command with the ID the proposer waits on. Only the member that
@@ -26,10 +28,14 @@ public enum Command: Sendable, Hashable {
 public struct CommandEnvelope: Sendable, Hashable {
     public var requestID: UInt64
     public var command: Command
+    /// Who proposed it, when a client identified itself; permissions are
+    /// checked against it when applying (see `AuthHeader`).
+    public var auth: AuthHeader?
 
-    public init(requestID: UInt64, command: Command) {
+    public init(requestID: UInt64, command: Command, auth: AuthHeader? = nil) {
         self.requestID = requestID
         self.command = command
+        self.auth = auth
     }
 }
 
@@ -76,6 +82,14 @@ extension CommandEnvelope: BinaryCodable {
             w.write(activate)
             w.write(id)
             w.write(UInt64(type.rawValue))
+        case .auth(let a):
+            w.write(UInt8(10))
+            a.encode(to: &w)
+        }
+        // Optional trailer, so entries without one read as before.
+        if let auth {
+            w.write(UInt8(1))
+            auth.encode(to: &w)
         }
     }
 
@@ -100,7 +114,14 @@ extension CommandEnvelope: BinaryCodable {
             let id = try r.readUInt64()
             guard let type = AlarmType(rawValue: Int(try r.readUInt64())) else { throw .invalidValue("alarm type") }
             command = .alarm(activate: activate, memberID: id, type: type)
+        case 10: command = .auth(try AuthCommand(from: &r))
         case let tag: throw .invalidValue("command tag \(tag)")
+        }
+        if r.isAtEnd {
+            auth = nil
+        } else {
+            guard try r.readUInt8() == 1 else { throw .invalidValue("command trailer") }
+            auth = try AuthHeader(from: &r)
         }
     }
 }

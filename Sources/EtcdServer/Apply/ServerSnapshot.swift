@@ -15,6 +15,9 @@ struct ServerSnapshot: Sendable {
     var alarms: [AlarmMember]
     /// `KVStore.snapshot()` bytes.
     var store: [UInt8]
+    /// Users, roles and the auth switch (an optional trailer: snapshots
+    /// written before auth existed end after `store`).
+    var auth: AuthStore
 
     func encoded() -> [UInt8] {
         var w = BinaryWriter()
@@ -28,13 +31,15 @@ struct ServerSnapshot: Sendable {
             w.write(UInt64(alarm.alarm.rawValue))
         }
         w.write(store)
+        auth.encode(to: &w)
         return w.bytes
     }
 
-    init(members: [Member], alarms: [AlarmMember], store: [UInt8]) {
+    init(members: [Member], alarms: [AlarmMember], store: [UInt8], auth: AuthStore = AuthStore()) {
         self.members = members
         self.alarms = alarms
         self.store = store
+        self.auth = auth
     }
 
     init(decoding bytes: [UInt8]) throws(BinaryDecodingError) {
@@ -59,6 +64,7 @@ struct ServerSnapshot: Sendable {
         }
         self.alarms = alarms
         self.store = try r.readBytes()
+        self.auth = r.isAtEnd ? AuthStore() : try AuthStore(from: &r)
     }
 }
 

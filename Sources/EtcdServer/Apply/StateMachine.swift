@@ -13,6 +13,8 @@ public enum ApplyResult: Sendable {
     case members([Member])
     /// The alarms an alarm request changed.
     case alarms([AlarmMember])
+    /// An auth store change applied.
+    case auth(AuthApplied)
     case failure(EtcdError)
 }
 
@@ -23,10 +25,13 @@ struct StateMachine: Sendable {
     var store: KVStore
     /// Raised alarms, oldest first.
     var alarms: [AlarmMember] = []
+    /// Users, roles and whether authentication is on.
+    var auth = AuthStore()
 
-    init(store: KVStore = KVStore(), alarms: [AlarmMember] = []) {
+    init(store: KVStore = KVStore(), alarms: [AlarmMember] = [], auth: AuthStore = AuthStore()) {
         self.store = store
         self.alarms = alarms
+        self.auth = auth
     }
 
     /// Whether writes that add data are refused (etcd's capped applier).
@@ -59,6 +64,11 @@ struct StateMachine: Sendable {
                 return (.leaseRevoke(revision: revision), events)
             case .alarm(let activate, let memberID, let type):
                 return (.alarms(applyAlarm(activate: activate, member: AlarmMember(memberID: memberID, alarm: type))), [])
+            case .auth(let c):
+                switch auth.apply(c) {
+                case .success(let applied): return (.auth(applied), [])
+                case .failure(let error): return (.failure(error), [])
+                }
             case .publish, .memberUpdate:
                 // Membership lives in the server, which applies these itself.
                 return (.failure(.stopped), [])
@@ -92,7 +102,7 @@ extension Command {
         switch self {
         case .put, .leaseGrant: true
         case .txn(let t): t.hasPut
-        case .deleteRange, .compact, .leaseRevoke, .publish, .memberUpdate, .alarm: false
+        case .deleteRange, .compact, .leaseRevoke, .publish, .memberUpdate, .alarm, .auth: false
         }
     }
 }

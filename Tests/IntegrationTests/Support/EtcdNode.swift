@@ -13,11 +13,16 @@ final class EtcdNode: @unchecked Sendable {
 
     var endpoint: String { "127.0.0.1:\(clientPort)" }
 
+    /// etcdctl flags for the health check that waits for the node (e.g.
+    /// `--user=root:pw` once auth is on: an anonymous check is refused).
+    private let healthArguments: [String]
+
     /// Starts a node; with `dataDir`, on that existing directory (a restart).
     init(
         kind: Kind, clientPort: Int, peerPort: Int, name: String = "n1", dataDir existing: URL? = nil,
-        arguments: [String] = []
+        arguments: [String] = [], healthArguments: [String] = []
     ) throws {
+        self.healthArguments = healthArguments
         self.kind = kind
         self.clientPort = clientPort
         self.peerPort = peerPort
@@ -55,7 +60,7 @@ final class EtcdNode: @unchecked Sendable {
     private func waitUntilServing() throws {
         let deadline = ContinuousClock.now + .seconds(20)
         for _ in 0..<100 {
-            let r = try ctl(["endpoint", "health", "--command-timeout=1s"])
+            let r = try ctl(["endpoint", "health", "--command-timeout=1s"] + healthArguments)
             if r.exitCode == 0 { return }
             if ContinuousClock.now > deadline { break }
             Thread.sleep(forTimeInterval: 0.2)
