@@ -16,6 +16,12 @@ public struct ClientServer: Sendable {
     /// Runs until the task is cancelled or a listener fails.
     public func run() async throws {
         let config = server.config
+        // With --client-cert-auth, a call without a token is made by the
+        // user its client certificate names (etcd's rule).
+        var credentials = AuthCredentialsInterceptor()
+        if config.clientTLS.clientCertAuth {
+            credentials.commonName = { ClientCertificateIdentity.commonName(of: $0) }
+        }
         let services: [any RegistrableRPCService] = [
             KVService(server: server),
             WatchService(server: server),
@@ -44,7 +50,7 @@ public struct ClientServer: Sendable {
                     transportSecurity: secure ? Self.transportSecurity(config.clientTLS) : .plaintext,
                     config: transportConfig)
                 let grpc = GRPCServer(
-                    transport: transport, services: services, interceptors: [AuthCredentialsInterceptor()])
+                    transport: transport, services: services, interceptors: [credentials])
                 group.addTask { try await grpc.serve() }
                 if secure {
                     logger.info(
