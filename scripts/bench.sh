@@ -6,7 +6,8 @@
 # clients over 10 connections (8-byte keys, 256-byte values), linearizable
 # and serializable range with 100 clients, txn-put, lease keep-alive. Also
 # measures the disk's fdatasync latency, the floor under one client's
-# sequential puts. Writes the table to Docs/benchmarks.md.
+# sequential puts, and runs `etcdctl check perf` (--load=s, and m unless
+# --quick) against both. Writes the table to Docs/benchmarks.md.
 #   scripts/bench.sh [--quick] [--no-record]
 #     --quick      about a tenth of the requests (under 5 minutes after the build)
 #     --no-record  print the table, leave Docs/benchmarks.md alone
@@ -29,6 +30,10 @@ if [ "$quick" = yes ]; then
 else
   sequential=5000 many=100000 reads=200000 txns=100000 keepalives=200000
 fi
+
+# `etcdctl check perf` loads to run (each 60 s per server): quick runs only s.
+perf_loads=(s m)
+if [ "$quick" = yes ]; then perf_loads=(s); fi
 
 names=(node1 node2 node3)
 client_ports=(22379 23379 24379)
@@ -83,6 +88,17 @@ r=json.loads(lines[-1]) if lines else None
 print("  %-34s %s" % (sys.argv[2], "failed to run" if r is None else "%9.0f req/s  p99 %7.2f ms  %d failed" % (r["requests_per_second"], r["latency"]["p99_ms"], r["failed"])))' \
       "$results/$kind.$i.json" "${bench_names[$i]}"
   done
+  # etcd's own verdict on the cluster: `etcdctl check perf` (60 s per load).
+  for load in "${perf_loads[@]}"; do
+    if env -u ETCDCTL_ENDPOINTS ETCDCTL_API=3 etcdctl --endpoints="$endpoints" check perf --load="$load" \
+         > "$results/$kind.perf.$load.log" 2>&1; then
+      verdict=PASS
+    else
+      verdict=FAIL
+    fi
+    echo "$verdict" > "$results/$kind.perf.$load"
+    echo "  etcdctl check perf --load=$load: $verdict"
+  done
   bench_stop_all
 done
 
@@ -112,7 +128,11 @@ Load average before the run: ${load_before}. The disk: fdatasync after a 4 KiB a
 
 \`\`\`
 scripts/bench.sh${quick_flag}
-${commands}\`\`\`"
+${commands}\`\`\`
+
+$(for load in "${perf_loads[@]}"; do
+  echo "\`etcdctl check perf --load=$load\`: etcd $(cat "$results/etcd.perf.$load" 2>/dev/null || echo '-'), swift-etcd $(cat "$results/swift-etcd.perf.$load" 2>/dev/null || echo '-')."
+done)"
 doc_args=()
 [ "$record" = yes ] && doc_args=(--doc Docs/benchmarks.md)
 python3 scripts/bench-report.py kv "$results" --names "$table_names" --marker bench-cluster --header "$header" "${doc_args[@]}"
