@@ -31,11 +31,11 @@ struct MaintenanceService: Etcdserverpb_Maintenance.SimpleServiceProtocol {
             default: .get
             }
         let type = AlarmType(rawValue: request.alarm.rawValue) ?? .none
-        let (alarms, header) = try await withEtcdErrors { () async throws(EtcdError) in
+        // etcd's applier answers alarm requests without a header.
+        let (alarms, _) = try await withEtcdErrors { () async throws(EtcdError) in
             try await server.alarm(action: action, memberID: request.memberID, type: type)
         }
         var response = Etcdserverpb_AlarmResponse()
-        response.header = .init(header)
         response.alarms = alarms.map { a in
             var m = Etcdserverpb_AlarmMember()
             m.memberID = a.memberID
@@ -48,9 +48,9 @@ struct MaintenanceService: Etcdserverpb_Maintenance.SimpleServiceProtocol {
     func defragment(
         request: Etcdserverpb_DefragmentRequest, context: ServerContext
     ) async throws -> Etcdserverpb_DefragmentResponse {
-        var response = Etcdserverpb_DefragmentResponse()
-        response.header = .init(await server.defragment())
-        return response
+        // etcd answers a finished defragmentation without a header.
+        _ = await server.defragment()
+        return Etcdserverpb_DefragmentResponse()
     }
 
     func hash(request: Etcdserverpb_HashRequest, context: ServerContext) async throws -> Etcdserverpb_HashResponse {

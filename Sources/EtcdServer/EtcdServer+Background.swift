@@ -15,6 +15,7 @@ extension EtcdServer {
             do { try await Task.sleep(for: tick) } catch { return }
             tickRaft()
             commitBackend()
+            updateGauges()
             syncWatchers()
             sinceProgress += tick
             if sinceProgress >= progressInterval {
@@ -26,6 +27,7 @@ extension EtcdServer {
                 sinceLeaseCheck = .zero
                 revokeExpiredLeases()
                 publishAttributesIfNeeded()
+                updateSizeGauges()
             }
             if removedFromCluster {
                 await transport?.stop()

@@ -105,6 +105,12 @@ public struct ServerConfig: Sendable {
     /// `--cipher-suites`, in etcd's (Go's) names; empty leaves the TLS
     /// library's defaults. Checked by `TLSSetup.prepare`.
     public var cipherSuites: [String] = []
+    /// `--listen-metrics-urls`: extra listeners serving `/metrics` and
+    /// `/health` only (the client URLs serve them too).
+    public var listenMetricsURLs: [EndpointURL] = []
+    /// `--enable-grpc-gateway`: the JSON gateway under `/v3/` on the
+    /// client URLs (etcd 3.4 enables it by default).
+    public var enableGRPCGateway = true
 
     public init() {}
 
