@@ -42,7 +42,7 @@ enum GatewayJSON {
     private static func describe(_ error: any Error) -> String {
         guard let json = error as? JSONDecodingError else { return "\(error)" }
         switch json {
-        case .malformedString: return "invalid JSON string (bytes fields take base64)"
+        case .malformedString: return "invalid JSON: a malformed string (names must be quoted, bytes base64)"
         case .malformedNumber, .numberRange, .leadingZero: return "invalid JSON number"
         case .malformedBool: return "invalid JSON boolean"
         case .unrecognizedEnumValue: return "unknown enum value"

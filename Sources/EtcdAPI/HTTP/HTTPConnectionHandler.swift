@@ -35,6 +35,8 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     private final class Exchange {
         let number: Int
         let keepAlive: Bool
+        /// The client's HTTP version, which the response repeats.
+        let version: HTTPVersion
         var body: Body
         var task: Task<Void, Never>?
         var requestComplete = false
@@ -49,9 +51,10 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
             case ignored
         }
 
-        init(number: Int, keepAlive: Bool, body: Body) {
+        init(number: Int, head: HTTPRequestHead, body: Body) {
             self.number = number
-            self.keepAlive = keepAlive
+            self.keepAlive = head.isKeepAlive
+            self.version = head.version
             self.body = body
         }
     }
@@ -136,19 +139,19 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         case .collect(let limit):
             let declared = head.headers["content-length"].first.flatMap(Int.init)
             if let declared, declared > limit {
-                let exchange = Exchange(number: requestCount, keepAlive: head.isKeepAlive, body: .ignored)
+                let exchange = Exchange(number: requestCount, head: head, body: .ignored)
                 exchange.closeAfterResponse = true
                 self.exchange = exchange
                 start(.tooLarge(receivedBytes: declared, limit: limit))
                 return
             }
             exchange = Exchange(
-                number: requestCount, keepAlive: head.isKeepAlive,
+                number: requestCount, head: head,
                 body: .collecting(ByteBuffer(), limit: limit, start: start))
         case .stream:
             let (stream, continuation) = AsyncStream.makeStream(
                 of: ByteBuffer.self, bufferingPolicy: .bufferingOldest(Self.streamBuffer))
-            exchange = Exchange(number: requestCount, keepAlive: head.isKeepAlive, body: .streaming(continuation))
+            exchange = Exchange(number: requestCount, head: head, body: .streaming(continuation))
             start(.stream(stream))
         }
         if expectsContinue {
@@ -236,6 +239,7 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
             headers.add(contentsOf: head.headers)
             if mustClose(after: exchange) { headers.replaceOrAdd(name: "Connection", value: "close") }
             head.headers = headers
+            head.version = exchange.version
             part = .head(head)
         case .body:
             guard exchange.headSent else { return eventLoop.makeFailedFuture(HTTPResponderError.headNotSent) }
@@ -243,27 +247,23 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
             guard exchange.headSent else { return eventLoop.makeFailedFuture(HTTPResponderError.headNotSent) }
             exchange.responseEnded = true
         }
+        // The exchange's state is settled before writing: writing the end
+        // lets NIO's pipelining handler deliver the next request at once.
+        let close = exchange.responseEnded && mustClose(after: exchange)
+        if exchange.responseEnded && (close || exchange.requestComplete) {
+            if close { exchange.task?.cancel() }
+            self.exchange = nil
+        }
         let promise = eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(wrapOutboundOut(part), promise: promise)
-        if exchange.responseEnded { responseEnded(exchange, written: promise.futureResult, context: context) }
+        if close {
+            promise.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        }
         return promise.futureResult
     }
 
     private func mustClose(after exchange: Exchange) -> Bool {
         exchange.closeAfterResponse || quiescing || !exchange.keepAlive
-    }
-
-    /// The response is out: the connection closes once it is written (if
-    /// the exchange asked for that), or waits for the next request once the
-    /// request is complete too.
-    private func responseEnded(_ exchange: Exchange, written: EventLoopFuture<Void>, context: ChannelHandlerContext) {
-        if mustClose(after: exchange) {
-            exchange.task?.cancel()
-            self.exchange = nil
-            written.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
-        } else if exchange.requestComplete {
-            self.exchange = nil
-        }
     }
 
     /// The request is complete: the exchange ends if its response has.

@@ -42,11 +42,10 @@ final class ProtocolSniffer: ChannelInboundHandler, RemovableChannelHandler {
 
     /// The protocol `bytes` begin with, or nil while they are a proper
     /// prefix of the HTTP/2 preface (more bytes needed).
-    static func classify(_ bytes: ByteBuffer) -> Kind? {
-        let count = min(bytes.readableBytes, http2Preface.count)
-        guard let head = bytes.getBytes(at: bytes.readerIndex, length: count) else { return nil }
-        if head != Array(http2Preface.prefix(count)) { return .http1 }
-        return count == http2Preface.count ? .http2 : nil
+    static func classify(_ bytes: some Collection<UInt8>) -> Kind? {
+        let head = bytes.prefix(http2Preface.count)
+        guard head.elementsEqual(http2Preface.prefix(head.count)) else { return .http1 }
+        return head.count == http2Preface.count ? .http2 : nil
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -65,7 +64,7 @@ final class ProtocolSniffer: ChannelInboundHandler, RemovableChannelHandler {
         } else {
             buffered?.writeBuffer(&bytes)
         }
-        guard let buffered, let kind = Self.classify(buffered) else { return }
+        guard let buffered, let kind = Self.classify(buffered.readableBytesView) else { return }
         decide(kind, context: context)
     }
 
