@@ -190,13 +190,11 @@ struct GatewayTests {
             let url = "http://\(node.endpoint)"
             let watch = try CurlStream("POST", url + "/v3/watch", body: #"{"create_request":{"key":"YQ=="}}"#)
             watch.waitForLines(1)
-            #expect(try Self.gauge("etcd_debugging_mvcc_watcher_total", at: url) == 1, "\(node.kind)")
+            #expect(try Self.waitForGauge("etcd_debugging_mvcc_watcher_total", at: url, toBe: 1), "\(node.kind)")
             watch.stop()
-            let deadline = ContinuousClock.now + .seconds(5)
-            while try Self.gauge("etcd_debugging_mvcc_watcher_total", at: url) != 0, ContinuousClock.now < deadline {
-                Thread.sleep(forTimeInterval: 0.1)
-            }
-            #expect(try Self.gauge("etcd_debugging_mvcc_watcher_total", at: url) == 0, "\(node.kind) kept the watcher")
+            #expect(
+                try Self.waitForGauge("etcd_debugging_mvcc_watcher_total", at: url, toBe: 0),
+                "\(node.kind) kept the watcher")
         }
         #expect(try Curl.request("GET", "http://\(swift.endpoint)/health").status == 200)
     }
@@ -290,12 +288,7 @@ struct GatewayTests {
         let before = try fsyncs()
         for i in 0..<5 { _ = try swift.ctl(["put", "k\(i)", "v"]) }
         #expect(try fsyncs() >= before + 5)
-        // Gauges follow the server's tick (100 ms).
-        let keysBy = ContinuousClock.now + .seconds(3)
-        while try Self.gauge("etcd_debugging_mvcc_keys_total", at: "http://\(swift.endpoint)") != 6, ContinuousClock.now < keysBy {
-            Thread.sleep(forTimeInterval: 0.1)
-        }
-        #expect(try Self.gauge("etcd_debugging_mvcc_keys_total", at: "http://\(swift.endpoint)") == 6)
+        #expect(try Self.waitForGauge("etcd_debugging_mvcc_keys_total", at: "http://\(swift.endpoint)", toBe: 6))
 
         let metricsURL = "http://127.0.0.1:\(metricsPort)"
         let separate = try Curl.request("GET", metricsURL + "/metrics")
@@ -358,6 +351,17 @@ struct GatewayTests {
             etcd.stop()
             throw error
         }
+    }
+
+    /// Waits (up to 5 s) until an unlabelled metric has `value`: swift-etcd
+    /// refreshes its gauges on the server's tick (100 ms), etcd at once.
+    static func waitForGauge(_ name: String, at url: String, toBe value: Double) throws -> Bool {
+        let deadline = ContinuousClock.now + .seconds(5)
+        while ContinuousClock.now < deadline {
+            if try gauge(name, at: url) == value { return true }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        return false
     }
 
     /// The value of an unlabelled metric at `url`'s `/metrics`.

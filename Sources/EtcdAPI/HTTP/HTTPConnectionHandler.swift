@@ -164,8 +164,9 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
         guard let exchange, !exchange.responseEnded else { return }
         switch exchange.body {
         case .collecting(var collected, let limit, let start):
+            // The enum lets go of the buffer first, so appending does not copy it.
+            exchange.body = .ignored
             if collected.readableBytes + bytes.readableBytes > limit {
-                exchange.body = .ignored
                 exchange.closeAfterResponse = true
                 start(.tooLarge(receivedBytes: collected.readableBytes + bytes.readableBytes, limit: limit))
             } else {
