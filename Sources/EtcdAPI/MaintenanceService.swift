@@ -48,9 +48,9 @@ struct MaintenanceService: Etcdserverpb_Maintenance.SimpleServiceProtocol {
     func defragment(
         request: Etcdserverpb_DefragmentRequest, context: ServerContext
     ) async throws -> Etcdserverpb_DefragmentResponse {
-        // etcd answers a finished defragmentation without a header.
-        _ = await server.defragment()
-        return Etcdserverpb_DefragmentResponse()
+        var response = Etcdserverpb_DefragmentResponse()
+        response.header = .init(await server.defragment())
+        return response
     }
 
     func hash(request: Etcdserverpb_HashRequest, context: ServerContext) async throws -> Etcdserverpb_HashResponse {

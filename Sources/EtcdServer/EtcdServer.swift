@@ -30,6 +30,8 @@ public actor EtcdServer {
     /// Carries Raft messages to the other members (nil when alone).
     let transport: PeerTransport?
     var started = false
+    /// What etcd's metrics derive from events (EtcdServer+Metrics).
+    var metricsState = MetricsState()
 
     /// Watchers of every gRPC Watch stream, fed after each applied write.
     var watchHub: WatchHub
@@ -48,8 +50,6 @@ public actor EtcdServer {
     var skipAppliedThrough: UInt64 = 0
     /// Index of the newest snapshot taken or installed (0: none yet).
     var snapshotIndex: UInt64 = 0
-    /// What etcd's metrics derive from events (EtcdServer+Metrics).
-    var metricsState = MetricsState()
 
     /// The etcd API version this server speaks and reports in Status.
     public static let apiVersion = "3.4.23"
