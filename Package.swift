@@ -22,6 +22,8 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", exact: "0.2.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", exact: "2.37.6"),
         .package(url: "https://github.com/apple/swift-certificates", exact: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-metrics", exact: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
     ],
     targets: [
         // Pure consensus core: no I/O, clocks, threads or ambient randomness.
@@ -45,6 +47,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "X509", package: "swift-certificates"),
+                // etcd's server metrics (Metrics/ServerMetrics.swift).
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
         // etcd's v3 gRPC services: thin adapters plus the generated code.
@@ -58,6 +62,16 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "X509", package: "swift-certificates"),
+                // One client port for gRPC and HTTP/1.1 (Listener/, HTTP/,
+                // Gateway/): the JSON gateway, /health, /version, /metrics.
+                .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             exclude: ["Generated/README.md"]
         ),
@@ -66,6 +80,8 @@ let package = Package(
             dependencies: [
                 "EtcdAPI", "EtcdServer",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         // A load generator for any etcd v3 server (etcd's `benchmark` vocabulary),

@@ -2,15 +2,24 @@ import EtcdServer
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
+import NIOPosix
+import Prometheus
 
-/// Serves etcd's v3 gRPC API for one `EtcdServer` on every client URL.
+/// Serves etcd's v3 API for one `EtcdServer` on every client URL: gRPC,
+/// and on the same port over HTTP/1.1 the JSON gateway, `/health`,
+/// `/version` and `/metrics` (`ClientListenerFactory` tells them apart);
+/// plus the `--listen-metrics-urls` listeners.
 public struct ClientServer: Sendable {
     public let server: EtcdServer
     public let logger: Logger
+    /// What `/metrics` shows: the registry the process's metrics factory
+    /// writes to.
+    public let metricsRegistry: PrometheusCollectorRegistry
 
-    public init(server: EtcdServer, logger: Logger) {
+    public init(server: EtcdServer, logger: Logger, metricsRegistry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.server = server
         self.logger = logger
+        self.metricsRegistry = metricsRegistry
     }
 
     /// Runs until the task is cancelled or a listener fails.
@@ -18,9 +27,10 @@ public struct ClientServer: Sendable {
         let config = server.config
         // With --client-cert-auth, a call without a token is made by the
         // user its client certificate names (etcd's rule).
+        let certificates = ClientCertificateRegistry()
         var credentials = AuthCredentialsInterceptor()
         if config.clientTLS.clientCertAuth {
-            credentials.commonName = { ClientCertificateIdentity.commonName(of: $0) }
+            credentials.commonName = { certificates.commonName(forPeer: $0.remotePeer) }
         }
         let services: [any RegistrableRPCService] = [
             KVService(server: server),
@@ -30,27 +40,31 @@ public struct ClientServer: Sendable {
             MaintenanceService(server: server),
             AuthService(server: server),
         ]
+        let interceptors: [any ServerInterceptor] = [GRPCMetricsInterceptor(), credentials]
+        // Checked (and the files read) before anything listens, so a bad
+        // certificate stops the member with etcd's error.
+        let clientTLS = try config.listenClientURLs.contains { $0.scheme == "https" } || config.listenMetricsURLs.contains { $0.scheme == "https" }
+            ? ClientListenerTLS.context(config.clientTLS, cipherSuites: config.cipherSuites) : nil
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await server.run(progressInterval: config.watchProgressNotifyInterval) }
-            if !config.cipherSuites.isEmpty && config.listenClientURLs.contains(where: { $0.scheme == "https" }) {
-                logger.warning(
-                    "--cipher-suites applies to peer connections only: grpc-swift-nio-transport's TLS configuration has no cipher suite setting, so client connections use BoringSSL's defaults"
-                )
+            var gateway: JSONGateway?
+            if config.enableGRPCGateway {
+                let backend = GatewayServer(
+                    services: services, interceptors: interceptors,
+                    maxMessageBytes: Self.maxMessageBytes(maxRequestBytes: config.maxRequestBytes))
+                group.addTask { try await backend.run() }
+                gateway = JSONGateway(client: backend.client, servesAuth: backend.servesAuth)
             }
+            let router = ClientPortRouter(gateway: gateway, server: server, registry: metricsRegistry)
             for url in config.listenClientURLs {
                 let secure = url.scheme == "https"
-                var transportConfig = Self.transportConfig(maxRequestBytes: config.maxRequestBytes)
-                if secure {
-                    transportConfig.channelDebuggingCallbacks.onAcceptTCPConnection = { [logger] channel in
-                        TLSRejectionLogger.install(on: channel, logger: logger)
-                    }
-                }
-                let transport = HTTP2ServerTransport.Posix(
-                    address: .ipv4(host: url.host == "localhost" ? "127.0.0.1" : url.host, port: url.port),
-                    transportSecurity: secure ? Self.transportSecurity(config.clientTLS) : .plaintext,
-                    config: transportConfig)
-                let grpc = GRPCServer(
-                    transport: transport, services: services, interceptors: [credentials])
+                let listener = ClientListenerFactory(
+                    host: Self.bindHost(url), port: url.port, tls: secure ? clientTLS : nil, certificates: certificates,
+                    router: router, logger: logger,
+                    eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
+                let transport = HTTP2ServerTransport.Custom(
+                    listenerFactory: listener, config: Self.transportConfig(maxRequestBytes: config.maxRequestBytes))
+                let grpc = GRPCServer(transport: transport, services: services, interceptors: interceptors)
                 group.addTask { try await grpc.serve() }
                 if secure {
                     logger.info(
@@ -58,42 +72,44 @@ public struct ClientServer: Sendable {
                         metadata: [
                             "address": "\(url)",
                             "client-cert-auth": "\(config.clientTLS.requiresClientCertificate)",
+                            "grpc-gateway": "\(config.enableGRPCGateway)",
                         ])
                 } else {
-                    logger.info("serving client traffic insecurely", metadata: ["address": "\(url)"])
+                    logger.info(
+                        "serving client traffic insecurely",
+                        metadata: ["address": "\(url)", "grpc-gateway": "\(config.enableGRPCGateway)"])
                 }
+            }
+            for url in config.listenMetricsURLs {
+                let listener = MetricsListener(
+                    host: Self.bindHost(url), port: url.port, tls: url.scheme == "https" ? clientTLS : nil,
+                    router: MetricsPortRouter(server: server, registry: metricsRegistry), logger: logger)
+                group.addTask { try await listener.run() }
             }
         }
     }
 
-    /// TLS for an `https` client URL, with etcd's rule: a certificate is
-    /// demanded from every client, and checked against the trusted CA, when
-    /// a CA file is given or `--client-cert-auth` is on (TLS 1.2 at least,
-    /// as etcd; grpc-swift-nio-transport sets that and the ALPN protocols).
-    static func transportSecurity(_ tls: TLSInfo) -> HTTP2ServerTransport.Posix.TransportSecurity {
-        .tls(
-            certificateChain: [.file(path: tls.certFile, format: .pem)],
-            privateKey: .file(path: tls.keyFile, format: .pem)
-        ) { config in
-            guard tls.requiresClientCertificate else { return }
-            config.clientCertificateVerification = .noHostnameVerification
-            config.trustRoots =
-                tls.trustedCAFile.isEmpty ? .systemDefault : .certificates([.file(path: tls.trustedCAFile, format: .pem)])
-        }
+    /// etcd binds `localhost` as the loopback address.
+    static func bindHost(_ url: EndpointURL) -> String {
+        url.host == "localhost" ? "127.0.0.1" : url.host
+    }
+
+    /// The largest request message the transport takes: etcd accepts up to
+    /// max-request-bytes plus gRPC overhead at the transport and rejects
+    /// oversized requests itself with "request is too large"; a smaller
+    /// transport limit resets the stream and Go clients retry forever.
+    static func maxMessageBytes(maxRequestBytes: Int) -> Int {
+        maxRequestBytes + 512 * 1024
     }
 
     /// Transport settings etcd's clients depend on.
-    static func transportConfig(maxRequestBytes: Int) -> HTTP2ServerTransport.Posix.Config {
-        .defaults { config in
-            // etcd accepts up to max-request-bytes plus gRPC overhead at the
-            // transport and rejects oversized requests itself with "request
-            // is too large"; a smaller transport limit resets the stream and
-            // Go clients retry forever.
-            config.rpc.maxRequestPayloadSize = maxRequestBytes + 512 * 1024
-            // Go clients ping every 10 s, also between calls (watches, lease
-            // keep-alives): allow it, as etcd does, or they get disconnected.
-            config.connection.keepalive.clientBehavior = .init(
-                minPingIntervalWithoutCalls: .seconds(5), allowWithoutCalls: true)
-        }
+    static func transportConfig(maxRequestBytes: Int) -> HTTP2ServerTransport.Custom<ClientListenerFactory>.Config {
+        var config = HTTP2ServerTransport.Custom<ClientListenerFactory>.Config.defaults
+        config.rpc.maxRequestPayloadSize = maxMessageBytes(maxRequestBytes: maxRequestBytes)
+        // Go clients ping every 10 s, also between calls (watches, lease
+        // keep-alives): allow it, as etcd does, or they get disconnected.
+        config.connection.keepalive.clientBehavior = .init(
+            minPingIntervalWithoutCalls: .seconds(5), allowWithoutCalls: true)
+        return config
     }
 }

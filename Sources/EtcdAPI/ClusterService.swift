@@ -10,7 +10,7 @@ struct ClusterService: Etcdserverpb_Cluster.SimpleServiceProtocol {
     ) async throws -> Etcdserverpb_MemberListResponse {
         let (members, header) = await server.memberList()
         var response = Etcdserverpb_MemberListResponse()
-        response.header = .init(header)
+        response.header = .init(membership: header)
         response.members = members.map(Etcdserverpb_Member.init)
         return response
     }
@@ -22,7 +22,7 @@ struct ClusterService: Etcdserverpb_Cluster.SimpleServiceProtocol {
             try await server.addMember(peerURLs: request.peerUrls, isLearner: request.isLearner)
         }
         var response = Etcdserverpb_MemberAddResponse()
-        response.header = .init(header)
+        response.header = .init(membership: header)
         response.member = .init(member)
         response.members = members.map(Etcdserverpb_Member.init)
         return response
@@ -35,7 +35,7 @@ struct ClusterService: Etcdserverpb_Cluster.SimpleServiceProtocol {
             try await server.removeMember(id: request.id)
         }
         var response = Etcdserverpb_MemberRemoveResponse()
-        response.header = .init(header)
+        response.header = .init(membership: header)
         response.members = members.map(Etcdserverpb_Member.init)
         return response
     }
@@ -47,7 +47,7 @@ struct ClusterService: Etcdserverpb_Cluster.SimpleServiceProtocol {
             try await server.updateMember(id: request.id, peerURLs: request.peerUrls)
         }
         var response = Etcdserverpb_MemberUpdateResponse()
-        response.header = .init(header)
+        response.header = .init(membership: header)
         response.members = members.map(Etcdserverpb_Member.init)
         return response
     }
@@ -59,7 +59,7 @@ struct ClusterService: Etcdserverpb_Cluster.SimpleServiceProtocol {
             try await server.promoteMember(id: request.id)
         }
         var response = Etcdserverpb_MemberPromoteResponse()
-        response.header = .init(header)
+        response.header = .init(membership: header)
         response.members = members.map(Etcdserverpb_Member.init)
         return response
     }
@@ -73,5 +73,15 @@ extension Etcdserverpb_Member {
         peerUrls = m.peerURLs
         clientUrls = m.clientURLs
         isLearner = m.isLearner
+    }
+}
+
+extension Etcdserverpb_ResponseHeader {
+    /// etcd's Cluster service answers with the cluster, member and term
+    /// only (`clusterServer.header`): membership is not in the key space,
+    /// so no revision.
+    init(membership h: ResponseHeader) {
+        self.init(h)
+        revision = 0
     }
 }

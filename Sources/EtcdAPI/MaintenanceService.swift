@@ -31,11 +31,11 @@ struct MaintenanceService: Etcdserverpb_Maintenance.SimpleServiceProtocol {
             default: .get
             }
         let type = AlarmType(rawValue: request.alarm.rawValue) ?? .none
-        let (alarms, header) = try await withEtcdErrors { () async throws(EtcdError) in
+        // etcd's applier answers alarm requests without a header.
+        let (alarms, _) = try await withEtcdErrors { () async throws(EtcdError) in
             try await server.alarm(action: action, memberID: request.memberID, type: type)
         }
         var response = Etcdserverpb_AlarmResponse()
-        response.header = .init(header)
         response.alarms = alarms.map { a in
             var m = Etcdserverpb_AlarmMember()
             m.memberID = a.memberID

@@ -71,7 +71,9 @@ extension Etcdserverpb_WatchResponse {
     init(_ r: WatchResponse, header h: ResponseHeader) {
         self.init()
         var h = h
-        h.revision = r.headerRevision
+        // etcd's compaction cancel carries no revision (mvcc sends it as
+        // `WatchResponse{WatchID, CompactRevision}`), so its header has none.
+        h.revision = r.compactRevision > 0 ? 0 : r.headerRevision
         header = .init(h)
         watchID = r.watchID
         created = r.created

@@ -143,7 +143,11 @@ final class DiskPersistence: RaftPersistence, @unchecked Sendable {
             records.append(WALRecord(type: RecordType.hardState, index: 0, payload: hardState.encoded()))
         }
         if !records.isEmpty { try wal.append(records) }
-        if sync { try wal.sync() }
+        if sync {
+            let start = ContinuousClock.now
+            try wal.sync()
+            ServerMetrics.shared.walFsync.record(since: start)
+        }
     }
 
     /// etcd's order: the snapshot file is durable first, then its marker

@@ -16,6 +16,7 @@ extension EtcdServer {
             tickRaft()
             continueCompaction()
             commitBackend()
+            updateGauges()
             syncWatchers()
             sinceProgress += tick
             if sinceProgress >= progressInterval {
@@ -27,6 +28,7 @@ extension EtcdServer {
                 sinceLeaseCheck = .zero
                 revokeExpiredLeases()
                 publishAttributesIfNeeded()
+                updateSizeGauges()
             }
             if removedFromCluster {
                 await transport?.stop()

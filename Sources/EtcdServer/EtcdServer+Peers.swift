@@ -65,6 +65,7 @@ extension EtcdServer {
     }
 
     func receive(_ message: Message) {
+        recordReceived(message)
         do {
             try raft.step(message)
         } catch {

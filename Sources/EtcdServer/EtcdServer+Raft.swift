@@ -52,13 +52,18 @@ extension EtcdServer {
         let data = CommandEnvelope(requestID: requestID, command: command, auth: caller).encoded()
         if data.count > config.maxRequestBytes { throw .requestTooLarge }
         try await checkQuota(command)
-        try await waitForLeader()
-        do {
-            try raft.propose(data)
+        do throws(EtcdError) {
+            try await waitForLeader()
+            do {
+                try raft.propose(data)
+            } catch {
+                throw error == .noLeader ? EtcdError.noLeader : .stopped
+            }
+            return try await wait(forRequest: requestID)
         } catch {
-            throw error == .noLeader ? .noLeader : .stopped
+            recordProposalFailure(error)
+            throw error
         }
-        return try await wait(forRequest: requestID)
     }
 
     /// Waits until the entry proposed under `requestID` applied here (or
@@ -96,7 +101,7 @@ extension EtcdServer {
     /// Confirms through Raft that this member's store is at least as new as
     /// any write acknowledged before the call (ReadIndex), so a read served
     /// after it is linearizable.
-    func linearizableReadBarrier() async throws(EtcdError) {
+    func linearizableReadBarrier(timeout: Duration? = nil) async throws(EtcdError) {
         try await waitForLeader()
         // Copied inside the closure: the buffer is only valid there (a
         // pointer escaping it read stale stack bytes, so concurrent reads
@@ -107,7 +112,7 @@ extension EtcdServer {
         } catch {
             throw .noLeader
         }
-        let deadline = ContinuousClock.now + requestTimeout
+        let deadline = ContinuousClock.now + (timeout ?? requestTimeout)
         do {
             try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
                 reads.add(context, PendingReads.Waiter(continuation: c, deadline: deadline))
@@ -185,6 +190,7 @@ extension EtcdServer {
     /// Messages for other members (a single member has none to send).
     func send(_ messages: [Message]) {
         guard !messages.isEmpty else { return }
+        recordSent(messages)
         transport?.send(messages)
     }
 
@@ -351,6 +357,7 @@ extension EtcdServer {
     }
 
     private func leadershipChanged(to lead: NodeID) {
+        recordLeader(lead)
         logger.info(
             "raft leader changed",
             metadata: ["leader": "\(hex(lead))", "term": "\(raft.term)", "local-member-id": "\(hex(memberID))"])

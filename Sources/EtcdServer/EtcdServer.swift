@@ -30,6 +30,8 @@ public actor EtcdServer {
     /// Carries Raft messages to the other members (nil when alone).
     let transport: PeerTransport?
     var started = false
+    /// What etcd's metrics derive from events (EtcdServer+Metrics).
+    var metricsState = MetricsState()
 
     /// Watchers of every gRPC Watch stream, fed after each applied write.
     var watchHub: WatchHub

@@ -151,6 +151,8 @@ final class MVCCBackend: @unchecked Sendable {
         let writeClusterState = clusterStateDirty
         let writeAuth = authDirty ? auth : nil
         let compact = store.storedCompactRevision
+        let start = ContinuousClock.now
+        defer { ServerMetrics.shared.backendCommit.record(since: start) }
         try backend.write { tx in
             for version in versions {
                 try tx.put(Self.revisionKey(version), Self.encodeValue(version), in: Buckets.key)

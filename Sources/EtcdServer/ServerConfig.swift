@@ -108,6 +108,12 @@ public struct ServerConfig: Sendable {
     /// How long a simple auth token lives without use (etcd's
     /// `--auth-token-ttl`, 300 s).
     public var authTokenTTL: Duration = .seconds(300)
+    /// `--listen-metrics-urls`: extra listeners serving `/metrics` and
+    /// `/health` only (the client URLs serve them too).
+    public var listenMetricsURLs: [EndpointURL] = []
+    /// `--enable-grpc-gateway`: the JSON gateway under `/v3/` on the
+    /// client URLs (etcd 3.4 enables it by default).
+    public var enableGRPCGateway = true
 
     public init() {}
 

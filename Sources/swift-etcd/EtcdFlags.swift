@@ -33,6 +33,19 @@ final class EtcdFlags {
             [unowned self] v in
             parseURLs(v).map { config.advertiseClientURLs = $0 }.error
         }
+        flagSet.add(
+            "listen-metrics-urls",
+            usage: "List of URLs to listen on for the metrics and health endpoints."
+        ) { [unowned self] v in
+            parseURLs(v).map { config.listenMetricsURLs = $0 }.error
+        }
+        flagSet.add(
+            "enable-grpc-gateway", usage: "Enable GRPC gateway.", isBool: true
+        ) { [unowned self] v in
+            guard let b = Bool(v) else { return "parse error" }
+            config.enableGRPCGateway = b
+            return nil
+        }
         flagSet.add("listen-peer-urls", usage: "List of URLs to listen on for peer traffic.") { [unowned self] v in
             parseURLs(v).map { config.listenPeerURLs = $0 }.error
         }

@@ -1,7 +1,9 @@
+import CoreMetrics
 import EtcdAPI
 import EtcdServer
 import Foundation
 import Logging
+import Prometheus
 
 /// swift-etcd: parse etcd's flags, set up logging, start the member.
 let flags = EtcdFlags()
@@ -30,6 +32,11 @@ let level = flags.logLevel
 LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
 let logger = Logger(label: "swift-etcd")
 for warning in warnings { logger.warning("\(warning)") }
+// Before the member opens: its metrics are made from this factory.
+let metricsRegistry = PrometheusCollectorRegistry()
+var metricsFactory = PrometheusMetricsFactory(registry: metricsRegistry)
+metricsFactory.durationHistogramBuckets = ServerMetrics.histogramBuckets
+MetricsSystem.bootstrap(metricsFactory)
 if let reason = flags.validate() {
     logger.critical("\(reason)")
     exit(1)
@@ -67,7 +74,7 @@ do {
     exit(1)
 }
 do {
-    try await ClientServer(server: server, logger: logger).run()
+    try await ClientServer(server: server, logger: logger, metricsRegistry: metricsRegistry).run()
 } catch let error as MemberRemovedError {
     logger.warning(
         "stopping: \(error)",
