@@ -91,7 +91,10 @@ extension EtcdServer {
     /// after it is linearizable.
     func linearizableReadBarrier() async throws(EtcdError) {
         try await waitForLeader()
-        let context = Array(withUnsafeBytes(of: idGenerator.next().bigEndian) { $0 })
+        // Copied inside the closure: the buffer is only valid there (a
+        // pointer escaping it read stale stack bytes, so concurrent reads
+        // shared one context and all but one of them were never answered).
+        let context = withUnsafeBytes(of: idGenerator.next().bigEndian) { Array($0) }
         do {
             try raft.readIndex(context: context)
         } catch {
