@@ -25,9 +25,9 @@ struct WatchService: Etcdserverpb_Watch.SimpleServiceProtocol {
                 group.addTask {
                     for await _ in signal {
                         let (responses, header) = await server.drainWatch(stream)
-                        for r in responses {
-                            try await response.write(Etcdserverpb_WatchResponse(r, header: header))
-                        }
+                        guard !responses.isEmpty else { continue }
+                        // One write (one flush, one HTTP/2 DATA frame) per drained batch.
+                        try await response.write(contentsOf: Self.messages(responses, header: header))
                     }
                 }
                 // The call ends when the client stops sending (or fails).
@@ -67,8 +67,36 @@ struct WatchService: Etcdserverpb_Watch.SimpleServiceProtocol {
     }
 }
 
+extension WatchService {
+    /// The protobuf messages for a drained batch. The hub hands every
+    /// watcher that gets the same events (same revision, range group and
+    /// options) the same array, so each such array is converted once per
+    /// batch and the converted array is shared by all their messages.
+    static func messages(_ responses: [WatchResponse], header: ResponseHeader) -> [Etcdserverpb_WatchResponse] {
+        var messages: [Etcdserverpb_WatchResponse] = []
+        messages.reserveCapacity(responses.count)
+        // The buffers are kept alive by `responses` for the whole loop, so
+        // an address names one array.
+        var lastEvents: UnsafeRawPointer?
+        var lastConverted: [Mvccpb_Event] = []
+        for r in responses {
+            var converted: [Mvccpb_Event] = []
+            if !r.events.isEmpty {
+                let address = r.events.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
+                if address != lastEvents || lastConverted.count != r.events.count {
+                    lastConverted = r.events.map(Mvccpb_Event.init)
+                    lastEvents = address
+                }
+                converted = lastConverted
+            }
+            messages.append(Etcdserverpb_WatchResponse(r, header: header, events: converted))
+        }
+        return messages
+    }
+}
+
 extension Etcdserverpb_WatchResponse {
-    init(_ r: WatchResponse, header h: ResponseHeader) {
+    init(_ r: WatchResponse, header h: ResponseHeader, events: [Mvccpb_Event]) {
         self.init()
         var h = h
         h.revision = r.headerRevision
@@ -79,7 +107,7 @@ extension Etcdserverpb_WatchResponse {
         compactRevision = r.compactRevision
         cancelReason = r.cancelReason
         fragment = r.fragment
-        events = r.events.map(Mvccpb_Event.init)
+        self.events = events
     }
 }
 
