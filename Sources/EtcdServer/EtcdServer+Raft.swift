@@ -46,24 +46,36 @@ extension EtcdServer {
         if data.count > config.maxRequestBytes { throw .requestTooLarge }
         try await checkQuota(command)
         try await waitForLeader()
-        do {
-            try raft.propose(data)
-        } catch {
-            throw error == .noLeader ? .noLeader : .stopped
-        }
-        return try await wait(forRequest: requestID)
+        return try await wait(forRequest: requestID, proposing: data)
     }
 
-    /// Waits until the entry proposed under `requestID` applied here (or
-    /// the request timeout passed).
-    func wait(forRequest requestID: UInt64) async throws(EtcdError) -> ApplyResult {
+    /// Queues `data` (if any) for Raft and waits until the entry proposed
+    /// under `requestID` applied here (or the request timeout passed).
+    /// Proposals queued before the next Ready pass go to Raft together
+    /// (`proposeQueued`).
+    func wait(forRequest requestID: UInt64, proposing data: [UInt8]? = nil) async throws(EtcdError) -> ApplyResult {
         let deadline = ContinuousClock.now + requestTimeout
         let result = await withCheckedContinuation { (c: CheckedContinuation<ApplyResult, Never>) in
             proposals[requestID] = PendingProposal(continuation: c, deadline: deadline)
+            if let data { queuedProposals.append((requestID, data)) }
             scheduleReady()
         }
         if case .failure(let error) = result { throw error }
         return result
+    }
+
+    /// Hands the queued proposals to Raft as one batch; if Raft refuses it,
+    /// each of their proposers gets the error.
+    func proposeQueued() {
+        guard !queuedProposals.isEmpty else { return }
+        let batch = queuedProposals
+        queuedProposals = []
+        do {
+            try raft.propose(batch: batch.map(\.data))
+        } catch {
+            let failure: EtcdError = error == .noLeader ? .noLeader : .stopped
+            for proposal in batch { finish(request: proposal.requestID, with: .failure(failure)) }
+        }
     }
 
     /// Answers the proposer of `requestID`, if it waits on this member.
@@ -123,6 +135,15 @@ extension EtcdServer {
 
     private func runScheduledReady() async {
         readyScheduled = false
+        if readyInFlight {
+            // A pass is waiting on the disk and will take up what is queued
+            // when it is back; a leader proposes and sends it meanwhile.
+            if raft.role == .leader {
+                proposeQueued()
+                sendLeaderMessagesIfWriting()
+            }
+            return
+        }
         await processReady()
     }
 
@@ -133,11 +154,13 @@ extension EtcdServer {
         guard !readyInFlight else { return }
         readyInFlight = true
         var passes = 0
+        proposeQueued()
         while raft.hasReady && passes < 64 {
             passes += 1
             let ready = raft.ready()
             await handle(ready)
             raft.advance(ready)
+            proposeQueued()
         }
         completeReads()
         maybeTakeSnapshot()
