@@ -100,26 +100,32 @@ extension EtcdServer {
 
     /// Confirms through Raft that this member's store is at least as new as
     /// any write acknowledged before the call (ReadIndex), so a read served
-    /// after it is linearizable.
+    /// after it is linearizable. Reads arriving together share one ReadIndex
+    /// request (`requestQueuedReads`), made after all of them arrived.
     func linearizableReadBarrier() async throws(EtcdError) {
         try await waitForLeader()
-        // Copied inside the closure: the buffer is only valid there (a
-        // pointer escaping it read stale stack bytes, so concurrent reads
-        // shared one context and all but one of them were never answered).
-        let context = withUnsafeBytes(of: idGenerator.next().bigEndian) { Array($0) }
-        do {
-            try raft.readIndex(context: context)
-        } catch {
-            throw .noLeader
-        }
         let deadline = ContinuousClock.now + requestTimeout
         do {
             try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
-                reads.add(context, PendingReads.Waiter(continuation: c, deadline: deadline))
+                reads.enqueue(PendingReads.Waiter(continuation: c, deadline: deadline))
                 scheduleReady()
             }
         } catch {
             throw (error as? EtcdError) ?? .timeout
+        }
+    }
+
+    /// Makes one ReadIndex request for every read queued since the last one
+    /// (etcd's linearizable read loop does the same).
+    func requestQueuedReads() {
+        guard reads.hasQueued else { return }
+        // Copied inside the closure: the buffer is only valid there.
+        let context = withUnsafeBytes(of: idGenerator.next().bigEndian) { Array($0) }
+        do {
+            try raft.readIndex(context: context)
+            reads.startRound(context: context)
+        } catch {
+            for c in reads.takeQueued() { c.resume(throwing: EtcdError.noLeader) }
         }
     }
 
@@ -140,6 +146,7 @@ extension EtcdServer {
             // when it is back; a leader proposes and sends it meanwhile.
             if raft.role == .leader {
                 proposeQueued()
+                requestQueuedReads()
                 sendLeaderMessagesIfWriting()
             }
             return
@@ -155,12 +162,14 @@ extension EtcdServer {
         readyInFlight = true
         var passes = 0
         proposeQueued()
+        requestQueuedReads()
         while raft.hasReady && passes < 64 {
             passes += 1
             let ready = raft.ready()
             await handle(ready)
             raft.advance(ready)
             proposeQueued()
+            requestQueuedReads()
         }
         completeReads()
         maybeTakeSnapshot()
