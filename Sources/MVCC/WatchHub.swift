@@ -97,19 +97,43 @@ public struct WatchHub: Sendable {
     typealias Handle = UInt64
 
     struct Watcher: Sendable {
-        let stream: WatchStreamID
-        let id: WatchID
+        /// Where and how the watcher's events go: plain values, so that
+        /// delivery copies them without retaining anything.
+        struct Target: Sendable {
+            let stream: WatchStreamID
+            let id: WatchID
+            let filters: WatchFilters
+            let prevKv: Bool
+            let fragment: Bool
+        }
+
+        let target: Target
         let range: WatchKeyRange
-        let filters: WatchFilters
-        let prevKv: Bool
         let progressNotify: Bool
-        let fragment: Bool
         /// Every matching event below this revision has been queued, none above.
         var minRevision: Int64
         var synced: Bool
         /// Events were queued since the last `progressTick` (etcd elides the
         /// periodic progress notification then).
         var sentSinceProgressTick: Bool
+
+        var stream: WatchStreamID { target.stream }
+        var id: WatchID { target.id }
+        var filters: WatchFilters { target.filters }
+        var prevKv: Bool { target.prevKv }
+        var fragment: Bool { target.fragment }
+
+        init(
+            stream: WatchStreamID, id: WatchID, range: WatchKeyRange, filters: WatchFilters, prevKv: Bool,
+            progressNotify: Bool, fragment: Bool, minRevision: Int64, synced: Bool, sentSinceProgressTick: Bool
+        ) {
+            target = Target(stream: stream, id: id, filters: filters, prevKv: prevKv, fragment: fragment)
+            self.range = range
+            self.progressNotify = progressNotify
+            self.minRevision = minRevision
+            self.synced = synced
+            self.sentSinceProgressTick = sentSinceProgressTick
+        }
     }
 
     struct Stream: Sendable {
@@ -404,12 +428,13 @@ public struct WatchHub: Sendable {
     /// synced watchers. False when its stream's queue was full (nothing
     /// queued): the watcher must fall back to history.
     private mutating func deliver(_ group: inout MatchedGroup, to handle: Handle, revision: Int64) -> Bool {
-        guard let index = watchers.index(forKey: handle) else { return true }
-        let watcher = watchers.values[index]
-        guard revision >= watcher.minRevision else { return true }
-        let events = group.kept(filters: watcher.filters, prevKv: watcher.prevKv)
+        guard let index = watchers.index(forKey: handle), revision >= watchers.values[index].minRevision else {
+            return true
+        }
+        let target = watchers.values[index].target
+        let events = group.kept(filters: target.filters, prevKv: target.prevKv)
         if !events.isEmpty {
-            guard enqueueEvents(events, for: watcher, headerRevision: revision) else { return false }
+            guard enqueueEvents(events, for: target, headerRevision: revision) else { return false }
             watchers.values[index].sentSinceProgressTick = true
         }
         watchers.values[index].minRevision = revision + 1
@@ -493,7 +518,7 @@ public struct WatchHub: Sendable {
     mutating func deliver(_ events: [Event], to watcher: inout Watcher, headerRevision: Int64) -> Int? {
         let kept = Self.kept(events, filters: watcher.filters, prevKv: watcher.prevKv)
         if kept.isEmpty { return 0 }
-        guard enqueueEvents(kept, for: watcher, headerRevision: headerRevision) else { return nil }
+        guard enqueueEvents(kept, for: watcher.target, headerRevision: headerRevision) else { return nil }
         watcher.sentSinceProgressTick = true
         return kept.count
     }
@@ -516,7 +541,7 @@ public struct WatchHub: Sendable {
 
     /// Queues one events response (fragmented if the watcher asked) unless
     /// the stream's queue is full.
-    private mutating func enqueueEvents(_ kept: [Event], for watcher: Watcher, headerRevision: Int64) -> Bool {
+    private mutating func enqueueEvents(_ kept: [Event], for watcher: Watcher.Target, headerRevision: Int64) -> Bool {
         guard let index = streams.index(forKey: watcher.stream),
             streams.values[index].queuedEventResponses < configuration.streamCapacity
         else { return false }
