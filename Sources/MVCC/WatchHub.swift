@@ -201,8 +201,16 @@ public struct WatchHub: Sendable {
         let taken: [WatchResponse] =
             withStream(stream) { state in
                 let count = min(max(0, maxResponses), state.queue.count)
-                let taken = Array(state.queue.prefix(count))
-                state.queue.removeFirst(count)
+                let taken: [WatchResponse]
+                if count == state.queue.count {
+                    // All of it: hand the queue over instead of copying it.
+                    taken = state.queue
+                    state.queue = []
+                    state.queue.reserveCapacity(count)
+                } else {
+                    taken = Array(state.queue.prefix(count))
+                    state.queue.removeFirst(count)
+                }
                 state.queuedEventResponses -= taken.count(where: { !$0.events.isEmpty })
                 return taken
             } ?? []
@@ -428,10 +436,10 @@ public struct WatchHub: Sendable {
     /// synced watchers. False when its stream's queue was full (nothing
     /// queued): the watcher must fall back to history.
     private mutating func deliver(_ group: inout MatchedGroup, to handle: Handle, revision: Int64) -> Bool {
-        guard let index = watchers.index(forKey: handle), revision >= watchers.values[index].minRevision else {
-            return true
-        }
-        let target = watchers.values[index].target
+        guard let index = watchers.index(forKey: handle) else { return true }
+        // Read in place: the getter would copy (retain and release) the whole watcher.
+        let (minRevision, target) = Self.inPlace(&watchers.values[index]) { ($0.minRevision, $0.target) }
+        guard revision >= minRevision else { return true }
         let events = group.kept(filters: target.filters, prevKv: target.prevKv)
         if !events.isEmpty {
             guard enqueueEvents(events, for: target, headerRevision: revision) else { return false }
@@ -440,6 +448,9 @@ public struct WatchHub: Sendable {
         watchers.values[index].minRevision = revision + 1
         return true
     }
+
+    @inline(__always)
+    static func inPlace<T>(_ watcher: inout Watcher, _ body: (inout Watcher) -> T) -> T { body(&watcher) }
 
     // MARK: - Progress
 
