@@ -68,7 +68,7 @@
 /// //                               hub.syncUnsynced(history: store)
 /// // every progress interval:      hub.progressTick()
 /// // after any of the above:       for s in hub.takeReadyStreams() { wake s's sender }
-/// // a stream's sender task:       let batch = await actor.drain(stream); send each
+/// // a stream's sender task:       let batch = await actor.drain(stream); write it at once
 /// // the gRPC call ends:           hub.closeStream(stream)
 /// ```
 public struct WatchHub: Sendable {
