@@ -1,16 +1,35 @@
 import EtcdServer
 import GRPCCore
+import GRPCProtobuf
 import MVCC
 
 /// `etcdserverpb.Watch`: one bidirectional stream carries many watchers.
 /// A receiver task turns client requests into hub calls; a sender task
 /// drains the stream's queue whenever the server signals it.
-struct WatchService: Etcdserverpb_Watch.SimpleServiceProtocol {
+///
+/// Registered by hand rather than through the generated protocol so that
+/// responses go out as `EncodedWatchResponse`s: the events a revision sends
+/// to many watchers are encoded once and copied into each message.
+struct WatchService: RegistrableRPCService {
     let server: EtcdServer
+
+    func registerMethods<Transport: ServerTransport>(with router: inout RPCRouter<Transport>) {
+        router.registerHandler(
+            forMethod: Etcdserverpb_Watch.Method.Watch.descriptor,
+            deserializer: ProtobufDeserializer<Etcdserverpb_WatchRequest>(),
+            serializer: EncodedWatchResponse.Serializer(),
+            handler: { request, context in
+                StreamingServerResponse(metadata: [:]) { writer in
+                    try await self.watch(request: request.messages, response: writer, context: context)
+                    return [:]
+                }
+            }
+        )
+    }
 
     func watch(
         request: RPCAsyncSequence<Etcdserverpb_WatchRequest, any Error>,
-        response: RPCWriter<Etcdserverpb_WatchResponse>,
+        response: RPCWriter<EncodedWatchResponse>,
         context: ServerContext
     ) async throws {
         let (stream, signal) = await server.openWatchStream()
@@ -25,9 +44,9 @@ struct WatchService: Etcdserverpb_Watch.SimpleServiceProtocol {
                 group.addTask {
                     for await _ in signal {
                         let (responses, header) = await server.drainWatch(stream)
-                        for r in responses {
-                            try await response.write(Etcdserverpb_WatchResponse(r, header: header))
-                        }
+                        guard !responses.isEmpty else { continue }
+                        // One write (one flush, one HTTP/2 DATA frame) per drained batch.
+                        try await response.write(contentsOf: try Self.messages(responses, header: header))
                     }
                 }
                 // The call ends when the client stops sending (or fails).
@@ -67,7 +86,72 @@ struct WatchService: Etcdserverpb_Watch.SimpleServiceProtocol {
     }
 }
 
+extension WatchService {
+    /// The messages for a drained batch. The hub hands every watcher that
+    /// gets the same events (same revision, range group and options) the
+    /// same array, so each such array is encoded once per batch and the
+    /// bytes are shared by all their messages.
+    static func messages(_ responses: [WatchResponse], header: ResponseHeader) throws -> [EncodedWatchResponse] {
+        var messages: [EncodedWatchResponse] = []
+        messages.reserveCapacity(responses.count)
+        // The buffers are kept alive by `responses` for the whole loop, so
+        // an address names one array.
+        var lastEvents: UnsafeRawPointer?
+        var lastEncoded: [UInt8] = []
+        for r in responses {
+            var events: [UInt8] = []
+            if !r.events.isEmpty {
+                let address = r.events.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
+                if address != lastEvents {
+                    lastEncoded = try EncodedWatchResponse.encode(r.events)
+                    lastEvents = address
+                }
+                events = lastEncoded
+            }
+            messages.append(EncodedWatchResponse(head: Etcdserverpb_WatchResponse(r, header: header), events: events))
+        }
+        return messages
+    }
+}
+
+/// An `etcdserverpb.WatchResponse` whose events are already encoded: the
+/// bytes of its `events` fields (field 11), shared by every watcher's
+/// message, follow the encoding of the other fields. Protobuf encodes
+/// fields in field-number order and `events` has the highest number, so the
+/// bytes are exactly `Etcdserverpb_WatchResponse`'s own encoding.
+struct EncodedWatchResponse: Sendable {
+    /// Every field but `events`.
+    var head: Etcdserverpb_WatchResponse
+    var events: [UInt8]
+
+    /// The encoding of `events` as the `events` fields of a WatchResponse.
+    static func encode(_ events: [Event]) throws -> [UInt8] {
+        var message = Etcdserverpb_WatchResponse()
+        message.events = events.map(Mvccpb_Event.init)
+        return try message.serializedBytes()
+    }
+
+    struct Serializer: MessageSerializer {
+        func serialize<Bytes: GRPCContiguousBytes>(_ message: EncodedWatchResponse) throws -> Bytes {
+            let head: [UInt8]
+            do {
+                head = try message.head.serializedBytes()
+            } catch {
+                throw RPCError(code: .internalError, message: "Can't serialize a watch response.", cause: error)
+            }
+            let events = message.events
+            var bytes = Bytes(repeating: 0, count: head.count + events.count)
+            bytes.withUnsafeMutableBytes { out in
+                head.withUnsafeBytes { out.copyMemory(from: $0) }
+                events.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: out[head.count...]).copyMemory(from: $0) }
+            }
+            return bytes
+        }
+    }
+}
+
 extension Etcdserverpb_WatchResponse {
+    /// Every field of `r` but its events.
     init(_ r: WatchResponse, header h: ResponseHeader) {
         self.init()
         var h = h
@@ -81,7 +165,6 @@ extension Etcdserverpb_WatchResponse {
         compactRevision = r.compactRevision
         cancelReason = r.cancelReason
         fragment = r.fragment
-        events = r.events.map(Mvccpb_Event.init)
     }
 }
 

@@ -28,7 +28,9 @@ final class DiskWriter: @unchecked Sendable {
             if saveSnapshot, let snapshot = ready.snapshot { try persistence.saveSnapshot(snapshot) }
             try persistence.save(hardState: ready.hardState, entries: ready.entries, sync: ready.mustSync)
         }
-        if inline { return try work() }
+        // Nothing to write (messages or read states only): no hand-off.
+        let empty = ready.entries.isEmpty && ready.hardState == nil && !(saveSnapshot && ready.snapshot != nil)
+        if inline || empty { return try work() }
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             queue.async {
                 do {

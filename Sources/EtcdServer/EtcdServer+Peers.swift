@@ -55,13 +55,18 @@ extension EtcdServer {
     func consumePeers() async {
         guard let transport else { return }
         await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                for await message in transport.incoming { await self.receive(message) }
-            }
+            group.addTask { await self.consume(transport.incoming) }
             group.addTask {
                 for await event in transport.events { await self.peerEvent(event) }
             }
         }
+    }
+
+    /// Steps peer messages on the actor itself: messages that arrived
+    /// together are stepped in one actor turn (and share one Ready pass),
+    /// with no hop on and off the actor for each.
+    private func consume(_ messages: AsyncStream<Message>) async {
+        for await message in messages { receive(message) }
     }
 
     func receive(_ message: Message) {
@@ -71,7 +76,9 @@ extension EtcdServer {
         } catch {
             logger.debug("ignored peer message", metadata: ["from": "\(hex(message.from))", "error": "\(error)"])
         }
-        sendLeaderMessagesIfWriting()
+        // What the message queued goes out in the scheduled pass, or, while
+        // a pass waits on the disk, from the scheduled task at once: either
+        // way once for every message that arrived meanwhile.
         scheduleReady()
     }
 

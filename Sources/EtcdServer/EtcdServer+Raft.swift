@@ -54,28 +54,40 @@ extension EtcdServer {
         try await checkQuota(command)
         do throws(EtcdError) {
             try await waitForLeader()
-            do {
-                try raft.propose(data)
-            } catch {
-                throw error == .noLeader ? EtcdError.noLeader : .stopped
-            }
-            return try await wait(forRequest: requestID)
+            return try await wait(forRequest: requestID, proposing: data)
         } catch {
             recordProposalFailure(error)
             throw error
         }
     }
 
-    /// Waits until the entry proposed under `requestID` applied here (or
-    /// the request timeout passed).
-    func wait(forRequest requestID: UInt64) async throws(EtcdError) -> ApplyResult {
+    /// Queues `data` (if any) for Raft and waits until the entry proposed
+    /// under `requestID` applied here (or the request timeout passed).
+    /// Proposals queued before the next Ready pass go to Raft together
+    /// (`proposeQueued`).
+    func wait(forRequest requestID: UInt64, proposing data: [UInt8]? = nil) async throws(EtcdError) -> ApplyResult {
         let deadline = ContinuousClock.now + requestTimeout
         let result = await withCheckedContinuation { (c: CheckedContinuation<ApplyResult, Never>) in
             proposals[requestID] = PendingProposal(continuation: c, deadline: deadline)
+            if let data { queuedProposals.append((requestID, data)) }
             scheduleReady()
         }
         if case .failure(let error) = result { throw error }
         return result
+    }
+
+    /// Hands the queued proposals to Raft as one batch; if Raft refuses it,
+    /// each of their proposers gets the error.
+    func proposeQueued() {
+        guard !queuedProposals.isEmpty else { return }
+        let batch = queuedProposals
+        queuedProposals = []
+        do {
+            try raft.propose(batch: batch.map(\.data))
+        } catch {
+            let failure: EtcdError = error == .noLeader ? .noLeader : .stopped
+            for proposal in batch { finish(request: proposal.requestID, with: .failure(failure)) }
+        }
     }
 
     /// Answers the proposer of `requestID`, if it waits on this member.
@@ -100,26 +112,32 @@ extension EtcdServer {
 
     /// Confirms through Raft that this member's store is at least as new as
     /// any write acknowledged before the call (ReadIndex), so a read served
-    /// after it is linearizable.
+    /// after it is linearizable. Reads arriving together share one ReadIndex
+    /// request (`requestQueuedReads`), made after all of them arrived.
     func linearizableReadBarrier(timeout: Duration? = nil) async throws(EtcdError) {
         try await waitForLeader()
-        // Copied inside the closure: the buffer is only valid there (a
-        // pointer escaping it read stale stack bytes, so concurrent reads
-        // shared one context and all but one of them were never answered).
-        let context = withUnsafeBytes(of: idGenerator.next().bigEndian) { Array($0) }
-        do {
-            try raft.readIndex(context: context)
-        } catch {
-            throw .noLeader
-        }
         let deadline = ContinuousClock.now + (timeout ?? requestTimeout)
         do {
             try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
-                reads.add(context, PendingReads.Waiter(continuation: c, deadline: deadline))
+                reads.enqueue(PendingReads.Waiter(continuation: c, deadline: deadline))
                 scheduleReady()
             }
         } catch {
             throw (error as? EtcdError) ?? .timeout
+        }
+    }
+
+    /// Makes one ReadIndex request for every read queued since the last one
+    /// (etcd's linearizable read loop does the same).
+    func requestQueuedReads() {
+        guard reads.hasQueued else { return }
+        // Copied inside the closure: the buffer is only valid there.
+        let context = withUnsafeBytes(of: idGenerator.next().bigEndian) { Array($0) }
+        do {
+            try raft.readIndex(context: context)
+            reads.startRound(context: context)
+        } catch {
+            for c in reads.takeQueued() { c.resume(throwing: EtcdError.noLeader) }
         }
     }
 
@@ -135,6 +153,16 @@ extension EtcdServer {
 
     private func runScheduledReady() async {
         readyScheduled = false
+        if readyInFlight {
+            // A pass is waiting on the disk and will take up what is queued
+            // when it is back; a leader proposes and sends it meanwhile.
+            if raft.role == .leader {
+                proposeQueued()
+                requestQueuedReads()
+                sendLeaderMessagesIfWriting()
+            }
+            return
+        }
         await processReady()
     }
 
@@ -145,11 +173,15 @@ extension EtcdServer {
         guard !readyInFlight else { return }
         readyInFlight = true
         var passes = 0
+        proposeQueued()
+        requestQueuedReads()
         while raft.hasReady && passes < 64 {
             passes += 1
             let ready = raft.ready()
             await handle(ready)
             raft.advance(ready)
+            proposeQueued()
+            requestQueuedReads()
         }
         completeReads()
         maybeTakeSnapshot()

@@ -5,9 +5,11 @@ import MVCC
 /// hub, a slow client fills only its own queue, and the hub moves its
 /// watchers to the unsynced group instead of blocking writers.
 extension EtcdServer {
-    /// Most responses handed to a sender per drain: keeps each actor turn
+    /// Most responses handed to a sender per drain, which writes them with
+    /// one flush: large enough that a revision's responses for a stream's
+    /// watchers usually go together, small enough to keep each actor turn
     /// short when a stream has a long backlog.
-    static let watchDrainBatch = 64
+    static let watchDrainBatch = 256
 
     /// Opens a stream for one gRPC Watch call. The returned signal fires
     /// whenever responses are waiting; it finishes when the stream closes.

@@ -20,6 +20,9 @@ public actor EtcdServer {
 
     /// Proposers waiting for their entry to be applied, by request ID.
     var proposals: [UInt64: PendingProposal] = [:]
+    /// Encoded commands accepted since the last hand-over to Raft: proposed
+    /// together, so one append message per follower carries them all.
+    var queuedProposals: [(requestID: UInt64, data: [UInt8])] = []
     /// Linearizable reads waiting for a read index, then for it to be applied.
     var reads = PendingReads()
     var readyScheduled = false

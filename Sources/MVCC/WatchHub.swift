@@ -30,7 +30,9 @@
 /// below it and none at or above it.
 /// - **synced**: it has also been sent every matching event up to
 ///   `currentRevision`; `notify(events:revision:)` delivers to it directly.
-///   Single-key watchers are found by key, range watchers by a scan.
+///   Single-key watchers are found by key; range watchers are grouped by
+///   range, so an event is tested once against each distinct range however
+///   many watchers share it (many clients watching one prefix).
 /// - **unsynced**: behind; it started in the past, or its queue was full when
 ///   `notify` tried to deliver (etcd's "victim"), or revisions were skipped.
 ///   `syncUnsynced(history:maxEvents:)` replays its events from
@@ -66,7 +68,7 @@
 /// //                               hub.syncUnsynced(history: store)
 /// // every progress interval:      hub.progressTick()
 /// // after any of the above:       for s in hub.takeReadyStreams() { wake s's sender }
-/// // a stream's sender task:       let batch = await actor.drain(stream); send each
+/// // a stream's sender task:       let batch = await actor.drain(stream); write it at once
 /// // the gRPC call ends:           hub.closeStream(stream)
 /// ```
 public struct WatchHub: Sendable {
@@ -95,19 +97,43 @@ public struct WatchHub: Sendable {
     typealias Handle = UInt64
 
     struct Watcher: Sendable {
-        let stream: WatchStreamID
-        let id: WatchID
+        /// Where and how the watcher's events go: plain values, so that
+        /// delivery copies them without retaining anything.
+        struct Target: Sendable {
+            let stream: WatchStreamID
+            let id: WatchID
+            let filters: WatchFilters
+            let prevKv: Bool
+            let fragment: Bool
+        }
+
+        let target: Target
         let range: WatchKeyRange
-        let filters: WatchFilters
-        let prevKv: Bool
         let progressNotify: Bool
-        let fragment: Bool
         /// Every matching event below this revision has been queued, none above.
         var minRevision: Int64
         var synced: Bool
         /// Events were queued since the last `progressTick` (etcd elides the
         /// periodic progress notification then).
         var sentSinceProgressTick: Bool
+
+        var stream: WatchStreamID { target.stream }
+        var id: WatchID { target.id }
+        var filters: WatchFilters { target.filters }
+        var prevKv: Bool { target.prevKv }
+        var fragment: Bool { target.fragment }
+
+        init(
+            stream: WatchStreamID, id: WatchID, range: WatchKeyRange, filters: WatchFilters, prevKv: Bool,
+            progressNotify: Bool, fragment: Bool, minRevision: Int64, synced: Bool, sentSinceProgressTick: Bool
+        ) {
+            target = Target(stream: stream, id: id, filters: filters, prevKv: prevKv, fragment: fragment)
+            self.range = range
+            self.progressNotify = progressNotify
+            self.minRevision = minRevision
+            self.synced = synced
+            self.sentSinceProgressTick = sentSinceProgressTick
+        }
     }
 
     struct Stream: Sendable {
@@ -127,10 +153,11 @@ public struct WatchHub: Sendable {
 
     var streams: [WatchStreamID: Stream] = [:]
     var watchers: [Handle: Watcher] = [:]
-    /// Synced single-key watchers by key.
-    var syncedByKey: [[UInt8]: Set<Handle>] = [:]
-    /// Synced range and from-key watchers.
-    var syncedRanges: Set<Handle> = []
+    /// Synced single-key watchers by key, each list in ascending handle order.
+    var syncedByKey: [[UInt8]: [Handle]] = [:]
+    /// Synced range and from-key watchers grouped by their range, each list
+    /// in ascending handle order.
+    var syncedByRange: [WatchKeyRange: [Handle]] = [:]
     var unsynced: Set<Handle> = []
     /// Where the previous `syncUnsynced` stopped, for round-robin fairness.
     var syncCursor: Handle = 0
@@ -174,8 +201,16 @@ public struct WatchHub: Sendable {
         let taken: [WatchResponse] =
             withStream(stream) { state in
                 let count = min(max(0, maxResponses), state.queue.count)
-                let taken = Array(state.queue.prefix(count))
-                state.queue.removeFirst(count)
+                let taken: [WatchResponse]
+                if count == state.queue.count {
+                    // All of it: hand the queue over instead of copying it.
+                    taken = state.queue
+                    state.queue = []
+                    state.queue.reserveCapacity(count)
+                } else {
+                    taken = Array(state.queue.prefix(count))
+                    state.queue.removeFirst(count)
+                }
                 state.queuedEventResponses -= taken.count(where: { !$0.events.isEmpty })
                 return taken
             } ?? []
@@ -324,27 +359,98 @@ public struct WatchHub: Sendable {
         }
         if revision > currentRevision { currentRevision = revision }
         guard !events.isEmpty, !watchers.isEmpty else { return }
-        var batches: [Handle: [Event]] = [:]
-        for event in events {
-            if let exact = syncedByKey[event.kv.key] {
-                for handle in exact { batches[handle, default: []].append(event) }
+        // Every synced watcher is in exactly one group (its key, or its
+        // range), and all watchers of a group match the same events: match
+        // each group once, then deliver to its watchers.
+        var groups: [MatchedGroup] = []
+        if events.count == 1 {
+            let key = events[0].kv.key
+            if let exact = syncedByKey[key] { groups.append(MatchedGroup(handles: exact, events: events)) }
+            for (range, handles) in syncedByRange where range.contains(key) {
+                groups.append(MatchedGroup(handles: handles, events: events))
             }
-            for handle in syncedRanges where watchers[handle]!.range.contains(event.kv.key) {
-                batches[handle, default: []].append(event)
+        } else {
+            if !syncedByKey.isEmpty {
+                var seen: Set<[UInt8]> = []
+                for event in events where seen.insert(event.kv.key).inserted {
+                    guard let exact = syncedByKey[event.kv.key] else { continue }
+                    let key = event.kv.key
+                    groups.append(MatchedGroup(handles: exact, events: events.filter { $0.kv.key == key }))
+                }
+            }
+            for (range, handles) in syncedByRange {
+                let matched = events.filter { range.contains($0.kv.key) }
+                if !matched.isEmpty { groups.append(MatchedGroup(handles: handles, events: matched)) }
             }
         }
-        for handle in batches.keys.sorted() {
-            guard var watcher = watchers[handle], revision >= watcher.minRevision else { continue }
-            if deliver(batches[handle]!, to: &watcher, headerRevision: revision) != nil {
-                watcher.minRevision = revision + 1
-                watchers[handle] = watcher
-            } else {
-                watcher.minRevision = revision
-                watchers[handle] = watcher
-                markUnsynced(handle)
+        guard !groups.isEmpty else { return }
+        // Deliver in ascending handle order (creation order), as everywhere.
+        var victims: [Handle] = []
+        if groups.count == 1 {
+            for handle in groups[0].handles where !deliver(&groups[0], to: handle, revision: revision) {
+                victims.append(handle)
             }
+        } else {
+            var order: [(handle: Handle, group: Int)] = []
+            order.reserveCapacity(groups.reduce(0) { $0 + $1.handles.count })
+            for (g, group) in groups.enumerated() {
+                for handle in group.handles { order.append((handle, g)) }
+            }
+            // Runs of sorted handles: the sort merges them.
+            order.sort { $0.handle < $1.handle }
+            for (handle, g) in order where !deliver(&groups[g], to: handle, revision: revision) {
+                victims.append(handle)
+            }
+        }
+        if !victims.isEmpty {
+            // Each leaves the synced group at `revision` and catches up from history.
+            for handle in victims { watchers[handle]?.minRevision = revision }
+            markUnsynced(victims)
         }
     }
+
+    /// One group of synced watchers and the events of a revision it matches,
+    /// with the events each watcher's options leave (computed once per
+    /// combination of filters and `prevKv`, shared by every watcher with it).
+    struct MatchedGroup {
+        let handles: [Handle]
+        let events: [Event]
+        private var variants: [[Event]?] = []
+
+        init(handles: [Handle], events: [Event]) {
+            self.handles = handles
+            self.events = events
+        }
+
+        mutating func kept(filters: WatchFilters, prevKv: Bool) -> [Event] {
+            let slot = Int(filters.rawValue & 3) << 1 | (prevKv ? 1 : 0)
+            if variants.isEmpty { variants = Array(repeating: nil, count: 8) }
+            if let cached = variants[slot] { return cached }
+            let kept = WatchHub.kept(events, filters: filters, prevKv: prevKv)
+            variants[slot] = kept
+            return kept
+        }
+    }
+
+    /// Queues the events of `revision` that `group` matched for one of its
+    /// synced watchers. False when its stream's queue was full (nothing
+    /// queued): the watcher must fall back to history.
+    private mutating func deliver(_ group: inout MatchedGroup, to handle: Handle, revision: Int64) -> Bool {
+        guard let index = watchers.index(forKey: handle) else { return true }
+        // Read in place: the getter would copy (retain and release) the whole watcher.
+        let (minRevision, target) = Self.inPlace(&watchers.values[index]) { ($0.minRevision, $0.target) }
+        guard revision >= minRevision else { return true }
+        let events = group.kept(filters: target.filters, prevKv: target.prevKv)
+        if !events.isEmpty {
+            guard enqueueEvents(events, for: target, headerRevision: revision) else { return false }
+            watchers.values[index].sentSinceProgressTick = true
+        }
+        watchers.values[index].minRevision = revision + 1
+        return true
+    }
+
+    @inline(__always)
+    static func inPlace<T>(_ watcher: inout Watcher, _ body: (inout Watcher) -> T) -> T { body(&watcher) }
 
     // MARK: - Progress
 
@@ -394,12 +500,14 @@ public struct WatchHub: Sendable {
     /// can have been sent), so `syncUnsynced` replays the rest from history.
     mutating func resyncSynced(before limit: Int64) {
         let next = currentRevision + 1
+        var behind: [Handle] = []
         for handle in watchers.keys.sorted() {
             guard var watcher = watchers[handle], watcher.synced, watcher.minRevision < limit else { continue }
             watcher.minRevision = max(watcher.minRevision, next)
             watchers[handle] = watcher
-            markUnsynced(handle)
+            behind.append(handle)
         }
+        markUnsynced(behind)
     }
 
     static func isCompacted(_ revision: Int64, in history: some EventHistory) -> Bool {
@@ -419,24 +527,45 @@ public struct WatchHub: Sendable {
     /// queuing nothing, when something was left to send and the stream's
     /// queue is full.
     mutating func deliver(_ events: [Event], to watcher: inout Watcher, headerRevision: Int64) -> Int? {
-        var kept: [Event] = []
-        kept.reserveCapacity(events.count)
-        for event in events where watcher.filters.admits(event) {
-            var event = event
-            if !watcher.prevKv { event.prevKv = nil }
-            kept.append(event)
-        }
+        let kept = Self.kept(events, filters: watcher.filters, prevKv: watcher.prevKv)
         if kept.isEmpty { return 0 }
-        guard hasRoom(watcher.stream) else { return nil }
-        let response = WatchResponse(watchID: watcher.id, headerRevision: headerRevision, events: kept)
-        let pieces =
-            watcher.fragment ? response.fragmented(maxBytes: configuration.maxResponseBytes) : [response]
-        withStream(watcher.stream) { state in
-            for piece in pieces { Self.enqueue(piece, on: &state) }
-        }
-        readyStreams.insert(watcher.stream)
+        guard enqueueEvents(kept, for: watcher.target, headerRevision: headerRevision) else { return nil }
         watcher.sentSinceProgressTick = true
         return kept.count
+    }
+
+    /// The events a watcher with these options is sent: filtered, and
+    /// without `prevKv` unless asked. Returns `events` itself (no copy) when
+    /// nothing is removed.
+    static func kept(_ events: [Event], filters: WatchFilters, prevKv: Bool) -> [Event] {
+        let strips = !prevKv && events.contains { $0.prevKv != nil }
+        if filters.isEmpty && !strips { return events }
+        var kept: [Event] = []
+        kept.reserveCapacity(events.count)
+        for event in events where filters.admits(event) {
+            var event = event
+            if !prevKv { event.prevKv = nil }
+            kept.append(event)
+        }
+        return kept
+    }
+
+    /// Queues one events response (fragmented if the watcher asked) unless
+    /// the stream's queue is full.
+    private mutating func enqueueEvents(_ kept: [Event], for watcher: Watcher.Target, headerRevision: Int64) -> Bool {
+        guard let index = streams.index(forKey: watcher.stream),
+            streams.values[index].queuedEventResponses < configuration.streamCapacity
+        else { return false }
+        let response = WatchResponse(watchID: watcher.id, headerRevision: headerRevision, events: kept)
+        if watcher.fragment {
+            for piece in response.fragmented(maxBytes: configuration.maxResponseBytes) {
+                Self.enqueue(piece, on: &streams.values[index])
+            }
+        } else {
+            Self.enqueue(response, on: &streams.values[index])
+        }
+        readyStreams.insert(watcher.stream)
+        return true
     }
 
     /// Runs `body` on the stream's state in place (no copy of its queue).
@@ -471,12 +600,13 @@ public struct WatchHub: Sendable {
     mutating func markSynced(_ handle: Handle) {
         guard var watcher = watchers[handle] else { return }
         unsynced.remove(handle)
+        if watcher.synced { return }
         watcher.synced = true
         watchers[handle] = watcher
         if watcher.range.shape == .single {
-            syncedByKey[watcher.range.key, default: []].insert(handle)
+            Self.insertSorted(handle, into: &syncedByKey[watcher.range.key, default: []])
         } else {
-            syncedRanges.insert(handle)
+            Self.insertSorted(handle, into: &syncedByRange[watcher.range, default: []])
         }
     }
 
@@ -488,16 +618,68 @@ public struct WatchHub: Sendable {
         unsynced.insert(handle)
     }
 
-    mutating func unlinkSynced(_ handle: Handle, range: WatchKeyRange) {
-        if range.shape == .single {
-            if var set = syncedByKey[range.key] {
-                set.remove(handle)
-                syncedByKey[range.key] = set.isEmpty ? nil : set
+    /// `markUnsynced` for many watchers at once: each group they leave is
+    /// rewritten once, however many leave it.
+    mutating func markUnsynced(_ handles: [Handle]) {
+        var leaving: [WatchKeyRange: Set<Handle>] = [:]
+        for handle in handles {
+            guard let index = watchers.index(forKey: handle) else { continue }
+            if watchers.values[index].synced {
+                watchers.values[index].synced = false
+                leaving[watchers.values[index].range, default: []].insert(handle)
             }
+            unsynced.insert(handle)
+        }
+        for (range, gone) in leaving { unlinkSynced(gone, range: range) }
+    }
+
+    mutating func unlinkSynced(_ handle: Handle, range: WatchKeyRange) {
+        func removeOne(_ handles: inout [Handle]) {
+            let i = Self.lowerBound(handle, in: handles)
+            if i < handles.count && handles[i] == handle { handles.remove(at: i) }
+        }
+        if range.shape == .single {
+            guard let index = syncedByKey.index(forKey: range.key) else { return }
+            removeOne(&syncedByKey.values[index])
+            if syncedByKey.values[index].isEmpty { syncedByKey.remove(at: index) }
         } else {
-            syncedRanges.remove(handle)
+            guard let index = syncedByRange.index(forKey: range) else { return }
+            removeOne(&syncedByRange.values[index])
+            if syncedByRange.values[index].isEmpty { syncedByRange.remove(at: index) }
         }
     }
+
+    mutating func unlinkSynced(_ gone: Set<Handle>, range: WatchKeyRange) {
+        if gone.count == 1, let handle = gone.first { return unlinkSynced(handle, range: range) }
+        if range.shape == .single {
+            guard let index = syncedByKey.index(forKey: range.key) else { return }
+            syncedByKey.values[index].removeAll { gone.contains($0) }
+            if syncedByKey.values[index].isEmpty { syncedByKey.remove(at: index) }
+        } else {
+            guard let index = syncedByRange.index(forKey: range) else { return }
+            syncedByRange.values[index].removeAll { gone.contains($0) }
+            if syncedByRange.values[index].isEmpty { syncedByRange.remove(at: index) }
+        }
+    }
+
+    static func lowerBound(_ handle: Handle, in handles: [Handle]) -> Int {
+        var low = 0, high = handles.count
+        while low < high {
+            let mid = (low + high) / 2
+            if handles[mid] < handle { low = mid + 1 } else { high = mid }
+        }
+        return low
+    }
+
+    static func insertSorted(_ handle: Handle, into handles: inout [Handle]) {
+        guard let last = handles.last, last >= handle else { return handles.append(handle) }
+        let i = lowerBound(handle, in: handles)
+        if i < handles.count && handles[i] == handle { return }
+        handles.insert(handle, at: i)
+    }
+
+    /// Synced range and from-key watchers (for tests).
+    var syncedRanges: Set<Handle> { Set(syncedByRange.values.joined()) }
 
     /// Drops a watcher from every group (its stream link is the caller's business).
     mutating func removeWatcher(_ handle: Handle) {

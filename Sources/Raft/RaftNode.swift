@@ -149,6 +149,13 @@ public struct RaftNode: Sendable {
         try handle(Message(type: .prop, from: id, entries: [Entry(term: 0, index: 0, data: data)]))
     }
 
+    /// Proposes several entries at once, in order: one append per follower
+    /// carries them all. Either all are accepted or none (see `propose(_:)`).
+    public mutating func propose(batch: [[UInt8]]) throws(RaftError) {
+        guard !batch.isEmpty else { return }
+        try handle(Message(type: .prop, from: id, entries: batch.map { Entry(term: 0, index: 0, data: $0) }))
+    }
+
     /// Proposes a membership change. It takes effect once committed and applied by the caller
     /// through `applyConfChange(_:)`. Throws `.confChangePending` on a leader that still has
     /// an unapplied change.
