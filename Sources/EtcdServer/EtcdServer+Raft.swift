@@ -76,17 +76,34 @@ extension EtcdServer {
         return result
     }
 
-    /// Hands the queued proposals to Raft as one batch; if Raft refuses it,
-    /// each of their proposers gets the error.
+    /// Most bytes of commands proposed together: a follower forwards the
+    /// batch to the leader as one message, which must stay well under the
+    /// peer transport's frame limit.
+    static let maxProposalBatchBytes = 4 << 20
+
+    /// Hands the queued proposals to Raft in batches (of at most
+    /// `maxProposalBatchBytes`, or one command); if Raft refuses a batch,
+    /// each of its proposers gets the error.
     func proposeQueued() {
         guard !queuedProposals.isEmpty else { return }
-        let batch = queuedProposals
+        let queued = queuedProposals
         queuedProposals = []
-        do {
-            try raft.propose(batch: batch.map(\.data))
-        } catch {
-            let failure: EtcdError = error == .noLeader ? .noLeader : .stopped
-            for proposal in batch { finish(request: proposal.requestID, with: .failure(failure)) }
+        var start = 0
+        while start < queued.count {
+            var end = start + 1
+            var bytes = queued[start].data.count
+            while end < queued.count && bytes + queued[end].data.count <= Self.maxProposalBatchBytes {
+                bytes += queued[end].data.count
+                end += 1
+            }
+            let batch = queued[start..<end]
+            do {
+                try raft.propose(batch: batch.map(\.data))
+            } catch {
+                let failure: EtcdError = error == .noLeader ? .noLeader : .stopped
+                for proposal in batch { finish(request: proposal.requestID, with: .failure(failure)) }
+            }
+            start = end
         }
     }
 

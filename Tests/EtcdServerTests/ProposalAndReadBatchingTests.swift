@@ -46,6 +46,20 @@ import Testing
         #expect(revisions.max() == revisions.min()! + 199)
     }
 
+    @Test func largeConcurrentPutsGoToRaftInSeveralBatches() async throws {
+        let server = await Self.member()
+        let value = [UInt8](repeating: 7, count: 1 << 20)
+        let revisions = try await withThrowingTaskGroup(of: Int64.self) { group in
+            for i in 0..<12 {
+                group.addTask { try await server.put(PutRequest(key: Self.b("big\(i)"), value: value)).0.revision }
+            }
+            return try await group.reduce(into: [Int64]()) { $0.append($1) }
+        }
+        #expect(Set(revisions).count == 12)
+        let (read, _) = try await server.range(RangeRequest(key: Self.b("big"), rangeEnd: Self.b("bih")))
+        #expect(read.kvs.count == 12 && read.kvs.allSatisfy { $0.value == value })
+    }
+
     @Test func aReadAfterAnAcknowledgedWriteSeesIt() async throws {
         let server = await Self.member()
         try await withThrowingTaskGroup(of: Void.self) { group in
