@@ -16,15 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/bench-servers.sh
 
-quick=no
-record=yes
-for arg in "$@"; do
-  case "$arg" in
-    --quick) quick=yes ;;
-    --no-record) record=no ;;
-    *) echo "usage: scripts/bench-storage.sh [--quick] [--no-record]" >&2; exit 2 ;;
-  esac
-done
+bench_parse_options "$@"
 if [ "$quick" = yes ]; then keys=100000 sequential=1000; else keys=1000000 sequential=3000; fi
 cport=25790
 pport=25800

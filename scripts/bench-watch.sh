@@ -13,15 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/bench-servers.sh
 
-quick=no
-record=yes
-for arg in "$@"; do
-  case "$arg" in
-    --quick) quick=yes ;;
-    --no-record) record=no ;;
-    *) echo "usage: scripts/bench-watch.sh [--quick] [--no-record]" >&2; exit 2 ;;
-  esac
-done
+bench_parse_options "$@"
 if [ "$quick" = yes ]; then
   watchers=1000 streams=10 conns=5 puts=200
 else

@@ -16,15 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/bench-servers.sh
 
-quick=no
-record=yes
-for arg in "$@"; do
-  case "$arg" in
-    --quick) quick=yes ;;
-    --no-record) record=no ;;
-    *) echo "usage: scripts/bench.sh [--quick] [--no-record]" >&2; exit 2 ;;
-  esac
-done
+bench_parse_options "$@"
 if [ "$quick" = yes ]; then
   sequential=1000 many=10000 reads=20000 txns=10000 keepalives=20000
 else

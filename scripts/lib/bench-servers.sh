@@ -11,6 +11,21 @@ bench_pids=()         # PIDs started by bench_start_member, in order
 bench_dirs=()         # their temporary directories
 bench_keep_logs=""    # where logs are copied when a start fails
 
+# The options every benchmark script takes: sets quick=yes|no and
+# record=yes|no; anything else prints the usage and exits 2.
+bench_parse_options() {
+  quick=no
+  record=yes
+  local arg
+  for arg in "$@"; do
+    case "$arg" in
+      --quick) quick=yes ;;
+      --no-record) record=no ;;
+      *) echo "usage: scripts/$(basename "$0") [--quick] [--no-record]" >&2; exit 2 ;;
+    esac
+  done
+}
+
 # Builds swift-etcd and swift-etcd-bench (release). One product per
 # invocation: given several --product flags, swift build builds the last.
 # BENCH_NO_BUILD=1 reuses an existing build.
