@@ -313,6 +313,8 @@ extension EtcdServer {
                 try backend.commit(
                     store: stateMachine.store, members: members, alarms: stateMachine.alarms,
                     auth: stateMachine.auth, appliedIndex: raft.appliedIndex)
+                // The backend holds them now: reads get them from there.
+                stateMachine.store.releaseValues(through: backend.committedRevision)
             }
             // The file is pruned once memory has dropped what it drops.
             if !stateMachine.store.isCompacting { try backend.pruneCompacted(store: stateMachine.store) }
@@ -348,6 +350,7 @@ extension EtcdServer {
     func restore(from snapshot: Snapshot) throws {
         let state = try RestoredState(snapshot: snapshot, memberID: memberID, config: config)
         stateMachine = state.stateMachine
+        if let backend { stateMachine.store.valueSource = backend }
         members = state.members
         snapshotIndex = state.index
         watchHub.restore(currentRevision: stateMachine.store.currentRevision)

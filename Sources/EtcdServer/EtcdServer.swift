@@ -181,6 +181,8 @@ public actor EtcdServer {
             self.snapshotIndex = restored.index
             self.skipAppliedThrough = restored.appliedIndex
         }
+        // Committed values leave memory and are read back from the backend.
+        if let backend { self.stateMachine.store.valueSource = backend }
         self.memberID = memberID
         self.clusterID = clusterID
         self.tokens = SimpleTokenStore(ttl: config.authTokenTTL)

@@ -1,3 +1,4 @@
+import Logging
 import MVCC
 import Raft
 import Storage
@@ -9,7 +10,9 @@ import Storage
 /// and `alarm` the replicated cluster state, and `meta` the applied Raft
 /// index (etcd's consistent index) with the revision counters.
 ///
-/// The store itself stays in memory and is rebuilt from here on start.
+/// The store's key index stays in memory and is rebuilt from here on
+/// start; values live here once committed, and the store reads them back
+/// through this backend (`ValueSource`), as etcd's key index reads bolt.
 /// Commits are batched by the caller (etcd commits every 100 ms): the WAL
 /// stays the source of durability, and because the applied index is written
 /// in the same transaction as the data, replaying the WAL after a restart
@@ -72,7 +75,8 @@ final class MVCCBackend: @unchecked Sendable {
 
     // MARK: Loading
 
-    /// Reads everything back; nil for a backend that never committed.
+    /// Reads everything back but the values, which the store reads from
+    /// here when needed; nil for a backend that never committed.
     func load(lessor: Lessor = Lessor()) throws -> Loaded? {
         try backend.read { tx -> Loaded? in
             guard let ci = try tx.get(MetaKey.consistentIndex, in: Buckets.meta).flatMap(Self.decodeUInt64) else {
@@ -84,7 +88,7 @@ final class MVCCBackend: @unchecked Sendable {
             var failure: (any Error)?
             try tx.forEach(in: Buckets.key) { key, value in
                 do {
-                    versions.append(try Self.decodeVersion(key: Array(key), value: Array(value)))
+                    versions.append(try Self.decodeVersion(key: Array(key), value: Array(value), readingValue: false))
                     return true
                 } catch {
                     failure = error
@@ -116,7 +120,7 @@ final class MVCCBackend: @unchecked Sendable {
             let auth = try Self.readAuth(tx)
             let store = try KVStore(
                 restoring: versions, currentRevision: current, compactRevision: compact, leases: leases,
-                lessor: lessor)
+                lessor: lessor, valueSource: self)
             consistentIndex = ci
             committedRevision = current
             committedCompactRevision = compact
@@ -306,18 +310,38 @@ final class MVCCBackend: @unchecked Sendable {
         w.writeSigned(version.createRevision)
         w.writeSigned(version.version)
         w.writeSigned(version.lease)
-        w.write(version.value)
+        w.write(version.value ?? [])  // never nil: commits write values still in memory
         return w.bytes
     }
 
-    static func decodeVersion(key: [UInt8], value: [UInt8]) throws -> KVStore.StoredVersion {
+    /// A key-bucket record; with `readingValue` false the value is left
+    /// out (only its size is read).
+    static func decodeVersion(key: [UInt8], value: [UInt8], readingValue: Bool = true) throws -> KVStore.StoredVersion {
         guard key.count == 17 || key.count == 18, let main = decodeInt64(Array(key[0..<8])),
             let sub = decodeInt64(Array(key[9..<17]))
         else { throw BackendCorruption(what: "revision key") }
         var r = BinaryReader(value)
+        let userKey = try r.readBytes()
+        let createRevision = try r.readSigned()
+        let version = try r.readSigned()
+        let lease = try r.readSigned()
+        let revision = Revision(main: main, sub: sub)
+        guard readingValue else {
+            return KVStore.StoredVersion(
+                key: userKey, revision: revision, createRevision: createRevision, version: version, lease: lease,
+                value: nil, valueSize: try r.readCount())
+        }
         return KVStore.StoredVersion(
-            key: try r.readBytes(), revision: Revision(main: main, sub: sub), createRevision: try r.readSigned(),
-            version: try r.readSigned(), lease: try r.readSigned(), value: try r.readBytes())
+            key: userKey, revision: revision, createRevision: createRevision, version: version, lease: lease,
+            value: try r.readBytes())
+    }
+
+    /// Just the value of a key-bucket record.
+    static func decodeValue(_ record: [UInt8]) throws -> [UInt8] {
+        var r = BinaryReader(record)
+        _ = try r.readBytes()
+        for _ in 0..<3 { _ = try r.readSigned() }
+        return try r.readBytes()
     }
 
     static func encode(_ value: Int64) -> [UInt8] { encode(UInt64(bitPattern: value)) }
@@ -334,6 +358,34 @@ final class MVCCBackend: @unchecked Sendable {
     static func decodeInt64(_ bytes: [UInt8]) -> Int64? {
         decodeUInt64(bytes).map { Int64(bitPattern: $0) }
     }
+}
+
+extension MVCCBackend: ValueSource {
+    /// The values the store released from memory, read in one transaction.
+    func values(at revisions: [Revision]) -> [[UInt8]] {
+        do {
+            return try backend.read { tx in
+                try revisions.map { revision in
+                    let key = Self.revisionKey(main: revision.main, sub: revision.sub)
+                    return try tx.withValue(key, in: Buckets.key) { record in
+                        guard let record else {
+                            throw BackendCorruption(what: "key record (revision \(revision.main)/\(revision.sub) is missing)")
+                        }
+                        return try Self.decodeValue(Array(record))
+                    }
+                }
+            }
+        } catch {
+            // The key index says the version exists, so the file is damaged;
+            // reads go on with empty values and the operator is told how to
+            // recover (etcd would panic here).
+            Self.logger.error(
+                "cannot read values from the backend", metadata: ["path": "\(backend.path)", "error": "\(error)"])
+            return revisions.map { _ in [] }
+        }
+    }
+
+    private static let logger = Logger(label: "swift-etcd.backend")
 }
 
 /// A backend record that cannot be read: the data directory is damaged.

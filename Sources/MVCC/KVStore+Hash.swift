@@ -52,20 +52,30 @@ extension KVStore {
         var crc = CRC32C()
         crc.update(Array("key".utf8))
         var buffer: [UInt8] = []
-        for item in included {
-            buffer.removeAll(keepingCapacity: true)
-            Self.appendRevisionBytes(item.revision, tombstone: item.entry.isTombstone, to: &buffer)
-            crc.update(buffer)
-            buffer.removeAll(keepingCapacity: true)
-            if item.entry.isTombstone {
-                ProtobufKeyValue.append(key: item.key, to: &buffer)
-            } else {
-                ProtobufKeyValue.append(
-                    key: item.key, createRevision: item.entry.createRevision,
-                    modRevision: item.revision.main, version: item.entry.version,
-                    value: item.entry.value, lease: item.entry.lease, to: &buffer)
+        // Values not in memory are read from the source a batch at a time,
+        // so hashing a large store never holds all of them at once.
+        var start = 0
+        while start < included.count {
+            let batch = included[start..<min(start + 1024, included.count)]
+            start = batch.endIndex
+            let missing = batch.filter { $0.entry.value == nil && !$0.entry.isTombstone }.map(\.revision)
+            var fetched = (valueSource.map { $0.values(at: missing) } ?? []).makeIterator()
+            for item in batch {
+                buffer.removeAll(keepingCapacity: true)
+                Self.appendRevisionBytes(item.revision, tombstone: item.entry.isTombstone, to: &buffer)
+                crc.update(buffer)
+                buffer.removeAll(keepingCapacity: true)
+                if item.entry.isTombstone {
+                    ProtobufKeyValue.append(key: item.key, to: &buffer)
+                } else {
+                    let value = item.entry.value ?? fetched.next() ?? []
+                    ProtobufKeyValue.append(
+                        key: item.key, createRevision: item.entry.createRevision,
+                        modRevision: item.revision.main, version: item.entry.version,
+                        value: value, lease: item.entry.lease, to: &buffer)
+                }
+                crc.update(buffer)
             }
-            crc.update(buffer)
         }
         return HashKV(hash: crc.value, revision: currentRevision, compactRevision: compactedRevision)
     }

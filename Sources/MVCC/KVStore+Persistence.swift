@@ -17,12 +17,17 @@ extension KVStore {
         /// 0 for a tombstone.
         public var version: Int64
         public var lease: Int64
-        public var value: [UInt8]
+        /// The value; nil when it was not read (a restart with a value
+        /// source leaves values on disk).
+        public var value: [UInt8]?
+        /// The value's length, also when `value` was not read.
+        public var valueSize: Int
 
         public var isTombstone: Bool { version == 0 }
 
         public init(
-            key: [UInt8], revision: Revision, createRevision: Int64, version: Int64, lease: Int64, value: [UInt8]
+            key: [UInt8], revision: Revision, createRevision: Int64, version: Int64, lease: Int64, value: [UInt8]?,
+            valueSize: Int? = nil
         ) {
             self.key = key
             self.revision = revision
@@ -30,11 +35,13 @@ extension KVStore {
             self.version = version
             self.lease = lease
             self.value = value
+            self.valueSize = valueSize ?? value?.count ?? 0
         }
     }
 
     /// Every version written at a main revision above `revision`, in
-    /// revision order (what a backend commit must add).
+    /// revision order (what a backend commit must add). Their values are
+    /// still in memory: only committed versions are ever released.
     public func versions(after revision: Int64) -> [StoredVersion] {
         var out: [StoredVersion] = []
         let records = log.records
@@ -42,11 +49,11 @@ extension KVStore {
         while i < records.count {
             let record = records[i]
             i += 1
-            guard let entry = index[record.key]?.entry(at: record.revision) else { continue }
+            guard let ki = index[record.key], let entry = ki.entry(at: record.revision) else { continue }
             out.append(
                 StoredVersion(
                     key: record.key, revision: record.revision, createRevision: entry.createRevision,
-                    version: entry.version, lease: entry.lease, value: entry.value))
+                    version: entry.version, lease: entry.lease, value: entry.value ?? keyValue(ki, entry).value))
         }
         return out
     }
@@ -59,7 +66,7 @@ extension KVStore {
                 out.append(
                     StoredVersion(
                         key: ki.key, revision: entry.revision, createRevision: entry.createRevision,
-                        version: entry.version, lease: entry.lease, value: entry.value))
+                        version: entry.version, lease: entry.lease, value: entry.value ?? keyValue(ki, entry).value))
             }
             return true
         }
@@ -92,12 +99,15 @@ extension KVStore {
     /// Rebuilds a store from a backend's contents: `versions` in revision
     /// order (anything else is refused as corrupt), the revision counters,
     /// and the leases, which restart with their full TTL (etcd's behaviour
-    /// after a restart) once `lessor` is primary.
+    /// after a restart) once `lessor` is primary. Versions read without
+    /// their value are read through `valueSource` when needed.
     public init(
         restoring versions: [StoredVersion], currentRevision: Int64, compactRevision: Int64,
-        leases: [StoredLease], lessor: Lessor = Lessor()
+        leases: [StoredLease], lessor: Lessor = Lessor(), valueSource: (any ValueSource)? = nil
     ) throws(SnapshotError) {
         self.init(lessor: lessor)
+        self.valueSource = valueSource
+        self.releasedThrough = currentRevision
         guard currentRevision >= 1, compactRevision >= -1, compactRevision <= currentRevision else { throw .corrupt }
         self.currentRevision = currentRevision
         self.compactMainRevision = compactRevision
@@ -105,12 +115,14 @@ extension KVStore {
         for stored in versions {
             if let previous, !(previous < stored.revision) { throw .corrupt }
             guard stored.revision.main <= currentRevision else { throw .corrupt }
+            // A value left on disk needs somewhere to be read from.
+            if stored.value == nil && valueSource == nil && !stored.isTombstone { throw .corrupt }
             previous = stored.revision
             index.modify(stored.key) { ki in
                 ki.restore(
                     KeyIndex.Entry(
                         revision: stored.revision, createRevision: stored.createRevision, version: stored.version,
-                        value: stored.value, lease: stored.lease))
+                        value: stored.isTombstone ? [] : stored.value, valueSize: stored.valueSize, lease: stored.lease))
             }
             if stored.revision.main >= compactRevision { log.append(stored.revision, stored.key) }
         }

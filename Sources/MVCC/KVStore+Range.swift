@@ -24,7 +24,8 @@ extension KVStore {
 
         let found = rangeKeys(
             key: r.key, end: KeyRange.indexEnd(r.rangeEnd), atRev: atRev,
-            limit: fetchLimit > 0 ? Int(clamping: fetchLimit) : 0, countOnly: r.countOnly)
+            limit: fetchLimit > 0 ? Int(clamping: fetchLimit) : 0, countOnly: r.countOnly,
+            values: !r.keysOnly || r.sortTarget == .value)
         var kvs = found.kvs
 
         // Revision filters prune the fetched keys; `count` stays as fetched.
@@ -48,15 +49,17 @@ extension KVStore {
 
     /// The keys live at `atRev` in `[key, end)` (`end` nil: just `key`;
     /// empty: no upper bound): all of them counted, the first `limit`
-    /// (0: all) returned unless only the count is wanted.
+    /// (0: all) returned unless only the count is wanted; with `values`
+    /// false their values are left empty (and never read from the source).
     func rangeKeys(
-        key: [UInt8], end: [UInt8]?, atRev: Int64, limit: Int, countOnly: Bool
+        key: [UInt8], end: [UInt8]?, atRev: Int64, limit: Int, countOnly: Bool, values: Bool = true
     ) -> (kvs: [KeyValue], count: Int) {
         guard let end else {
             guard let ki = index[key], let entry = ki.get(atRev: atRev) else { return ([], 0) }
-            return (countOnly ? [] : [ki.keyValue(entry)], 1)
+            if countOnly { return ([], 1) }
+            return ([values ? keyValue(ki, entry) : ki.keyValue(entry)], 1)
         }
-        var kvs: [KeyValue] = []
+        var kvs = KeyValueCollector()
         var count = 0
         // At the newest revision a key's state is its last entry: no search.
         let atNewest = atRev >= currentRevision
@@ -67,20 +70,20 @@ extension KVStore {
             guard !countOnly else { return ([], count) }
             index.forEach(from: key, to: end) { ki in
                 guard let entry = ki.live else { return true }
-                kvs.append(ki.keyValue(entry))
+                kvs.append(ki, entry, withValue: values)
                 return kvs.count < limit
             }
-            return (kvs, count)
+            return (kvs.finish(from: valueSource), count)
         }
         index.forEach(from: key, to: end) { ki in
             guard let entry = atNewest ? ki.live : ki.get(atRev: atRev) else { return true }
             count += 1
             if !countOnly && (limit == 0 || kvs.count < limit) {
-                kvs.append(ki.keyValue(entry))
+                kvs.append(ki, entry, withValue: values)
             }
             return true
         }
-        return (kvs, count)
+        return (kvs.finish(from: valueSource), count)
     }
 
     /// Orders results as etcd does: a target other than the key with no

@@ -24,7 +24,7 @@ extension KVStore {
                 w.int(e.createRevision)
                 w.int(e.version)
                 w.int(e.lease)
-                w.data(e.value)
+                w.data(e.value ?? keyValue(ki, e).value)
             }
             return true
         }

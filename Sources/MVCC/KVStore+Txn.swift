@@ -44,9 +44,11 @@ extension KVStore {
     /// Every key in the range must satisfy it; with no key there, a value
     /// compare fails and the others compare against zero.
     func compareHolds(_ c: Compare) -> Bool {
+        var needsValue = false
+        if case .value = c.target { needsValue = true }
         let found = rangeKeys(
             key: c.key, end: KeyRange.indexEnd(c.rangeEnd), atRev: currentRevision, limit: 0,
-            countOnly: false)
+            countOnly: false, values: needsValue)
         if found.kvs.isEmpty {
             if case .value = c.target { return false }
             return Self.compare(c, KeyValue(key: [], createRevision: 0, modRevision: 0, version: 0, value: []))

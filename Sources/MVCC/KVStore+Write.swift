@@ -27,14 +27,23 @@ extension KVStore {
     /// the caller's check.
     mutating func applyPut(_ r: PutRequest, in batch: inout WriteBatch) throws(MVCCError) -> PutResponse {
         let revision = batch.nextRevision
+        let source = valueSource
         let outcome: Result<(PutResponse, WriteBatch.Change), MVCCError> = index.modify(r.key) { ki in
             let current = ki.live
             if (r.ignoreValue || r.ignoreLease) && current == nil { return .failure(.keyNotFound) }
-            let value = r.ignoreValue ? (current?.value ?? []) : r.value
+            // The key's version before this batch, value included: watchers
+            // get it as `prevKv`. The current version is the same one unless
+            // this batch already wrote the key.
+            let prevEntry = ki.get(atRev: revision.main - 1)
+            let prev = prevEntry.map { Self.keyValue(ki, $0, from: source) }
+            var currentKV: KeyValue?
+            if let current {
+                currentKV = current.revision == prevEntry?.revision ? prev : Self.keyValue(ki, current, from: source)
+            }
+            let value = r.ignoreValue ? (currentKV?.value ?? []) : r.value
             let lease = r.ignoreLease ? (current?.lease ?? 0) : r.lease
             var response = PutResponse(revision: revision.main)
-            if r.prevKv, let current { response.prevKv = ki.keyValue(current) }
-            let prev = ki.get(atRev: revision.main - 1).map { ki.keyValue($0) }
+            if r.prevKv { response.prevKv = currentKV }
             let entry = ki.put(at: revision, value: value, lease: lease)
             let change = WriteBatch.Change(
                 key: ki.key, revision: revision,
@@ -55,15 +64,18 @@ extension KVStore {
     /// Deletes every key live in the range inside `batch`.
     mutating func applyDeleteRange(_ r: DeleteRangeRequest, in batch: inout WriteBatch) -> DeleteRangeResponse {
         let readRevision = batch.readRevision(current: currentRevision)
+        // Values are read only for the response; each event's `prevKv` reads
+        // its own below.
         let found = rangeKeys(
             key: r.key, end: KeyRange.indexEnd(r.rangeEnd), atRev: readRevision, limit: 0,
-            countOnly: false)
+            countOnly: false, values: r.prevKv)
         var response = DeleteRangeResponse(deleted: Int64(found.kvs.count))
         if r.prevKv { response.prevKvs = found.kvs }
+        let source = valueSource
         for kv in found.kvs {
             let revision = batch.nextRevision
             let prev: KeyValue?? = index.modify(kv.key) { ki in
-                let prev = ki.get(atRev: revision.main - 1).map { ki.keyValue($0) }
+                let prev = ki.get(atRev: revision.main - 1).map { Self.keyValue(ki, $0, from: source) }
                 return ki.tombstone(at: revision) ? .some(prev) : .none
             }
             guard let prev else { continue }

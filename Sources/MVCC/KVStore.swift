@@ -38,6 +38,14 @@ public struct KVStore: EventHistory, Sendable {
     /// this revision still work; reads below it fail with `.compacted`.
     public var compactedRevision: Int64 { max(compactMainRevision, 0) }
 
+    /// Where values released from memory are read back (nil: every value
+    /// stays in memory). See `ValueSource`.
+    public var valueSource: (any ValueSource)?
+
+    /// Values of versions up to this main revision have been released to
+    /// `valueSource`.
+    var releasedThrough: Int64 = 0
+
     /// The leases; read it directly, change it through the store's lease
     /// operations (`grantLease`, `revokeLease`, `renewLease`, ...).
     public internal(set) var lessor: Lessor
@@ -71,7 +79,7 @@ public struct KVStore: EventHistory, Sendable {
     public func approximateSize() -> Int64 {
         var bytes: Int64 = 0
         index.forEach(from: [], to: []) { ki in
-            for entry in ki.entries { bytes += Self.versionCost(key: ki.key.count, value: entry.value.count) }
+            for entry in ki.entries { bytes += Self.versionCost(key: ki.key.count, value: entry.valueSize) }
             return true
         }
         return bytes
@@ -118,7 +126,7 @@ public struct KVStore: EventHistory, Sendable {
         guard let cursor = compactionCursor else { return false }
         let (dropped, next) = index.compactSlice(
             atRev: compactMainRevision, from: cursor, maxKeys: maxKeys,
-            cost: { ki in ki.entries.reduce(0) { $0 + KVStore.versionCost(key: ki.key.count, value: $1.value.count) } })
+            cost: { ki in ki.entries.reduce(0) { $0 + KVStore.versionCost(key: ki.key.count, value: $1.valueSize) } })
         sizeEstimate -= dropped
         compactionCursor = next
         return next != nil
@@ -139,29 +147,31 @@ public struct KVStore: EventHistory, Sendable {
         if from < compactedRevision && compactMainRevision > 0 { throw .compacted }
         let upper = min(to, currentRevision)
         guard from <= upper else { return [] }
-        var events: [Event] = []
+        var found: [(kind: Event.Kind, kv: Int, prev: Int?)] = []
+        var kvs = KeyValueCollector()
         let records = log.records
         var i = log.firstIndex(atOrAfter: from)
         while i < records.count {
             let record = records[i]
             i += 1
             if record.revision.main > upper { break }
-            guard range.contains(record.key), let event = event(for: record) else { continue }
-            events.append(event)
+            guard range.contains(record.key), let ki = index[record.key], let entry = ki.entry(at: record.revision)
+            else { continue }
+            var prev: Int?
+            if let before = ki.get(atRev: record.revision.main - 1) {
+                prev = kvs.count
+                kvs.append(ki, before)
+            }
+            found.append((entry.isTombstone ? .delete : .put, kvs.count, prev))
+            kvs.append(ki, entry.isTombstone ? Self.tombstoneEntry(entry) : entry)
         }
-        return events
+        let resolved = kvs.finish(from: valueSource)
+        return found.map { Event(kind: $0.kind, kv: resolved[$0.kv], prevKv: $0.prev.map { resolved[$0] }) }
     }
 
-    /// The event a journal record stands for, rebuilt from the key index.
-    func event(for record: RevisionLog.Record) -> Event? {
-        guard let ki = index[record.key], let entry = ki.entry(at: record.revision) else { return nil }
-        let prev = ki.get(atRev: record.revision.main - 1).map { ki.keyValue($0) }
-        if entry.isTombstone {
-            let kv = KeyValue(
-                key: ki.key, createRevision: 0, modRevision: record.revision.main, version: 0,
-                value: [])
-            return Event(kind: .delete, kv: kv, prevKv: prev)
-        }
-        return Event(kind: .put, kv: ki.keyValue(entry), prevKv: prev)
+    /// How a deletion reads in an event: the key with `modRevision` set to
+    /// the deleting revision and everything else zero (as etcd).
+    static func tombstoneEntry(_ entry: KeyIndex.Entry) -> KeyIndex.Entry {
+        KeyIndex.Entry(revision: entry.revision, createRevision: 0, version: 0, value: [], lease: 0)
     }
 }

@@ -9,7 +9,9 @@
 /// and its version inside it, and a tombstone is an entry with version 0.
 /// That makes a read at any revision one binary search and keeps a key with
 /// a single version down to two allocations (key and entries); the values
-/// themselves are shared, never copied.
+/// themselves are shared, never copied, and once the backend holds them
+/// they leave memory altogether (`value` nil, read through the store's
+/// `ValueSource`).
 struct KeyIndex: Sendable {
     /// One stored version of the key, or a tombstone ending a generation.
     struct Entry: Sendable, Hashable {
@@ -18,8 +20,22 @@ struct KeyIndex: Sendable {
         var createRevision: Int64
         /// Position in the generation, from 1; 0 marks a tombstone.
         var version: Int64
-        var value: [UInt8]
+        /// The value while it is held in memory; nil once released to the
+        /// store's value source (never nil for a tombstone, whose value is empty).
+        var value: [UInt8]?
         var lease: Int64
+        /// The value's length, known even when the value is not in memory
+        /// (the store's size estimate charges it).
+        var valueSize: Int
+
+        init(revision: Revision, createRevision: Int64, version: Int64, value: [UInt8]?, valueSize: Int? = nil, lease: Int64) {
+            self.revision = revision
+            self.createRevision = createRevision
+            self.version = version
+            self.value = value
+            self.lease = lease
+            self.valueSize = valueSize ?? value?.count ?? 0
+        }
 
         var isTombstone: Bool { version == 0 }
     }
@@ -56,6 +72,23 @@ struct KeyIndex: Sendable {
         }
         entries.append(entry)
         return entry
+    }
+
+    /// Lets go of the in-memory value of the version written at `revision`
+    /// (its backend holds it now); returns the bytes released.
+    @discardableResult
+    mutating func releaseValue(at revision: Revision) -> Int {
+        guard let i = lastIndex(atOrBelow: revision.main) else { return 0 }
+        var j = i
+        while j >= 0 && entries[j].revision.main == revision.main {
+            if entries[j].revision.sub == revision.sub {
+                guard !entries[j].isTombstone, let value = entries[j].value else { return 0 }
+                entries[j].value = nil
+                return value.count
+            }
+            j -= 1
+        }
+        return 0
     }
 
     /// Ends the current generation at `revision`. Returns false (and records
@@ -130,10 +163,12 @@ struct KeyIndex: Sendable {
         }
     }
 
-    /// The client-facing form of `entry`.
-    func keyValue(_ entry: Entry) -> KeyValue {
+    /// The client-facing form of `entry`, with `value` standing in for a
+    /// value that is not in memory (the store fills those in; see
+    /// `KVStore.resolve`).
+    func keyValue(_ entry: Entry, value: [UInt8]? = nil) -> KeyValue {
         KeyValue(
             key: key, createRevision: entry.createRevision, modRevision: entry.revision.main,
-            version: entry.version, value: entry.value, lease: entry.lease)
+            version: entry.version, value: entry.value ?? value ?? [], lease: entry.lease)
     }
 }

@@ -101,6 +101,14 @@ struct TreeIndex: Sendable {
         return result
     }
 
+    /// Runs `body` on the key's index in place if the key is known, for
+    /// changes that never alter whether it is live (releasing a value).
+    mutating func modifyExisting(_ key: [UInt8], _ body: (inout KeyIndex) -> Void) {
+        let p = lowerBound(key)
+        guard isMatch(p, key) else { return }
+        body(&chunks[p.chunk][p.slot])
+    }
+
     private mutating func insert(_ item: KeyIndex, at p: Position) -> Position {
         // The new key has no history yet, so it is not live: counts are
         // adjusted by `modify` once its first entry is written.

@@ -68,6 +68,35 @@ import Storage
         #expect(store.allVersions().count <= 15)
     }
 
+    @Test func releasedValuesAreReadFromTheBackend() throws {
+        let (dir, path) = try Self.tempPath()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let backend = try MVCCBackend(path: path)
+        var store = KVStore()
+        store.valueSource = backend
+        var reference = KVStore()
+        for i in 0..<200 {
+            let put = PutRequest(key: Self.b("k\(i % 40)"), value: Array(repeating: UInt8(i), count: 100 + i))
+            _ = try store.put(put)
+            _ = try reference.put(put)
+            if i % 50 == 49 {
+                try backend.commit(store: store, members: [], alarms: [], appliedIndex: UInt64(i))
+                store.releaseValues(through: backend.committedRevision)
+            }
+        }
+        try store.compact(150)
+        try reference.compact(150)
+        try backend.commit(store: store, members: [], alarms: [], appliedIndex: 500)
+        var passes = 0
+        while try backend.pruneCompacted(store: store, limit: 50), passes < 100 { passes += 1 }
+        let all = RangeRequest(key: [0], rangeEnd: [0])
+        #expect(try store.range(all) == (try reference.range(all)))
+        #expect(try store.range(RangeRequest(key: [0], rangeEnd: [0], revision: 160)) == (try reference.range(RangeRequest(key: [0], rangeEnd: [0], revision: 160))))
+        let history = KeyRange(key: [0], rangeEnd: [0])
+        #expect(try store.events(in: history, from: 150, to: 201) == (try reference.events(in: history, from: 150, to: 201)))
+        #expect(try store.hashKV(revision: 0) == (try reference.hashKV(revision: 0)))
+    }
+
     @Test func garbageIsAClearError() throws {
         let (dir, path) = try Self.tempPath()
         defer { try? FileManager.default.removeItem(at: dir) }
