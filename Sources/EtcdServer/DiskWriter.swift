@@ -20,6 +20,15 @@ final class DiskWriter: @unchecked Sendable {
         inline = persistence is InMemoryPersistence
     }
 
+    /// Runs other long disk work (writing a leader's backend image) on the
+    /// disk thread, so the actor keeps serving meanwhile.
+    func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        if inline { return try work() }
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            queue.async { continuation.resume(with: Result { try work() }) }
+        }
+    }
+
     /// Makes `ready`'s snapshot (when `saveSnapshot`), entries and hard state
     /// durable, as `ready.mustSync` asks.
     func persist(_ ready: Ready, saveSnapshot: Bool) async throws {

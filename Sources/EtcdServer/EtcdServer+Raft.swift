@@ -1,5 +1,6 @@
 import MVCC
 import Raft
+import Storage
 
 /// The node loop: proposals and reads go into Raft; each `Ready` is
 /// persisted, sent, applied and acknowledged, in that order.
@@ -217,10 +218,19 @@ extension EtcdServer {
         if sendFirst { send(ready.messages) }
         do {
             let installs = ready.snapshot.map { $0.metadata.index > snapshotIndex } ?? false
+            var ready = ready
+            // A leader's backend image goes into the backend before the
+            // snapshot is recorded in the WAL: a crash in between restarts
+            // from the new backend, never from a snapshot without its data.
+            var installed = false
+            if installs, let snapshot = ready.snapshot, let slim = try await installBackendImage(of: snapshot) {
+                ready.snapshot = slim
+                installed = true
+            }
             try await diskWriter.persist(ready, saveSnapshot: installs)
             if installs, let snapshot = ready.snapshot {
                 raftStorage.applySnapshot(snapshot)
-                installSnapshot(snapshot)
+                if !installed { installSnapshot(snapshot) }
             }
         } catch {
             // A member that cannot persist must not acknowledge anything.
@@ -240,7 +250,82 @@ extension EtcdServer {
     func send(_ messages: [Message]) {
         guard !messages.isEmpty else { return }
         recordSent(messages)
-        transport?.send(messages)
+        guard let backend, messages.contains(where: { $0.type == .snap }) else {
+            transport?.send(messages)
+            return
+        }
+        transport?.send(messages.filter { $0.type != .snap })
+        for message in messages where message.type == .snap { sendSnapshot(message, from: backend.storage) }
+    }
+
+    /// Sends a snapshot with the whole backend attached, read off the actor
+    /// in one read transaction while this member goes on (etcd sends its
+    /// bolt file after the snapshot message the same way). The backend's
+    /// consistent index is at or past the snapshot's index: it was synced
+    /// before the snapshot was taken.
+    private func sendSnapshot(_ message: Message, from storage: Backend) {
+        guard let transport, let snapshot = message.snapshot else { return }
+        let logger = logger
+        Task.detached {
+            do {
+                let state = try ServerSnapshot(decoding: snapshot.data)
+                let image = try BackendImage.export(storage)
+                var full = message
+                full.snapshot?.data = state.with(payload: .backendImage(image)).encoded()
+                logger.info(
+                    "sending a snapshot with the backend",
+                    metadata: [
+                        "to": "\(hex(message.to))", "snapshot-index": "\(snapshot.metadata.index)",
+                        "bytes": "\(image.count)",
+                    ])
+                transport.send([full])
+            } catch {
+                logger.warning(
+                    "cannot read the backend to send a snapshot; will retry",
+                    metadata: ["to": "\(hex(message.to))", "error": "\(error)"])
+                await self.snapshotFailed(to: message.to)
+            }
+        }
+    }
+
+    private func snapshotFailed(to peer: NodeID) {
+        raft.reportSnapshot(to: peer, failed: true)
+        scheduleReady()
+    }
+
+    /// Installs the backend image a leader's snapshot carries: written to a
+    /// new file on the disk thread, then swapped in, and the store, members,
+    /// alarms and auth state taken from it. Returns the snapshot as this
+    /// member keeps it (without the image), or nil when the snapshot
+    /// carries no image (an in-memory member's, or an older format).
+    private func installBackendImage(of snapshot: Snapshot) async throws -> Snapshot? {
+        guard let backend else { return nil }
+        let state = try ServerSnapshot(decoding: snapshot.data)
+        guard case .backendImage(let image) = state.payload else { return nil }
+        let start = ContinuousClock.now
+        let incoming = backend.incomingPath
+        try await diskWriter.run { try MVCCBackend.prepare(image: image, at: incoming) }
+        let loaded = try backend.installPrepared()
+        stateMachine = StateMachine(store: loaded.store, alarms: loaded.alarms, auth: loaded.auth)
+        stateMachine.store.valueSource = backend
+        if !loaded.members.isEmpty { members = loaded.members }
+        snapshotIndex = snapshot.metadata.index
+        skipAppliedThrough = max(skipAppliedThrough, loaded.consistentIndex)
+        watchHub.restore(currentRevision: stateMachine.store.currentRevision)
+        wakeWatchStreams()
+        if raft.lead == memberID {
+            stateMachine.store.promoteLessor(extend: .milliseconds(config.electionTimeoutMs))
+        }
+        logger.info(
+            "installed a snapshot from the leader",
+            metadata: [
+                "snapshot-index": "\(snapshot.metadata.index)", "consistent-index": "\(loaded.consistentIndex)",
+                "current-revision": "\(stateMachine.store.currentRevision)", "keys": "\(stateMachine.store.keyCount)",
+                "bytes": "\(image.count)", "took": "\(ContinuousClock.now - start)",
+            ])
+        var slim = snapshot
+        slim.data = state.with(payload: .inBackend).encoded()
+        return slim
     }
 
     private func apply(_ entry: Entry) {
@@ -379,9 +464,11 @@ extension EtcdServer {
             logger.critical("failed to sync the backend", metadata: ["error": "\(error)"])
             fatalError("failed to sync the backend: \(error)")
         }
+        // With a backend the store is there (synced above): the snapshot
+        // stays small, and a follower that needs it gets the backend itself.
         let state = ServerSnapshot(
-            members: members, alarms: stateMachine.alarms, store: stateMachine.store.snapshot(),
-            auth: stateMachine.auth)
+            members: members, alarms: stateMachine.alarms,
+            payload: backend == nil ? .store(stateMachine.store.snapshot()) : .inBackend, auth: stateMachine.auth)
         guard let snapshot = raftStorage.createSnapshot(index: applied, confState: raft.confState, data: state.encoded())
         else { return }
         do {
@@ -449,9 +536,21 @@ struct RestoredState: Sendable {
 
     init(snapshot: Snapshot, memberID: UInt64, config: ServerConfig) throws {
         let state = try ServerSnapshot(decoding: snapshot.data)
-        stateMachine = StateMachine(store: try KVStore(snapshot: state.store), alarms: state.alarms, auth: state.auth)
+        guard case .store(let store) = state.payload else { throw SnapshotWithoutStore(index: snapshot.metadata.index) }
+        stateMachine = StateMachine(store: try KVStore(snapshot: store), alarms: state.alarms, auth: state.auth)
         members = state.members
         index = snapshot.metadata.index
         appliedIndex = snapshot.metadata.index
+    }
+}
+
+/// A snapshot whose store is in a backend that does not hold it: the data
+/// directory lost its backend or holds an older one.
+struct SnapshotWithoutStore: Error, CustomStringConvertible {
+    var index: UInt64
+    var description: String {
+        "snapshot \(index) keeps its data in the backend (member/snap/db), but the backend is missing or older; "
+            + "restore the member from a backup (etcdctl snapshot restore) or remove it from the cluster and re-add it "
+            + "with an empty data directory"
     }
 }

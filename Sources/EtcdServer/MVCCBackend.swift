@@ -48,7 +48,9 @@ final class MVCCBackend: @unchecked Sendable {
         var auth: AuthStore
     }
 
-    private let backend: Backend
+    /// The LMDB file; replaced as a whole when a leader's image is installed.
+    private var backend: Backend
+    private let path: String
     /// The newest main revision written to disk.
     private(set) var committedRevision: Int64 = 0
     /// The applied index the last commit recorded.
@@ -70,7 +72,42 @@ final class MVCCBackend: @unchecked Sendable {
     static func path(dataDir: String) -> String { StorageLayout.backendPath(in: dataDir) }
 
     init(path: String) throws {
+        self.path = path
         backend = try Backend(path: path, buckets: Buckets.all)
+    }
+
+    // MARK: Images (snapshots sent to and received from other members)
+
+    /// The LMDB file as it is now; `BackendImage.export` may read it on
+    /// another thread while this member goes on committing.
+    var storage: Backend { backend }
+
+    /// Where a leader's image is written before it replaces the backend.
+    var incomingPath: String { path + ".incoming" }
+
+    /// Writes a leader's `image` into a new database at `incomingPath`,
+    /// synced. Touches nothing of this backend's, so it may run on any
+    /// thread; a damaged image is refused before anything is written.
+    static func prepare(image: [UInt8], at incomingPath: String) throws {
+        let contents = try BackendImage.decode(image)
+        try BackendImage.write(contents, toNewDatabaseAt: incomingPath, buckets: Buckets.all)
+    }
+
+    /// Replaces the whole backend by the database `prepare` wrote: it is
+    /// moved over this one, so a crash leaves either the old file or the
+    /// complete new one. Returns the new state, as `load` does.
+    func installPrepared(lessor: Lessor = Lessor()) throws -> Loaded {
+        try backend.close()
+        try BackendImage.moveIntoPlace(from: incomingPath, to: path)
+        backend = try Backend(path: path, buckets: Buckets.all)
+        pendingLeases.removeAll()
+        clusterStateDirty = false
+        authDirty = false
+        pruneCursor = []
+        guard let loaded = try load(lessor: lessor) else {
+            throw BackendCorruption(what: "installed image (it has no consistent index)")
+        }
+        return loaded
     }
 
     // MARK: Loading

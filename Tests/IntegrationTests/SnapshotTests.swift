@@ -26,9 +26,15 @@ struct SnapshotTests {
         let expected = try cluster.ctl(["get", "k", "--prefix", "-w", "json"], endpoints: survivors)
         #expect(expected.exitCode == 0)
         for name in ["node1", "node2"] {
-            let snaps = (try? FileManager.default.contentsOfDirectory(
-                atPath: cluster.dataDir(name).appendingPathComponent("member/snap").path)) ?? []
+            let dir = cluster.dataDir(name).appendingPathComponent("member/snap")
+            let snaps = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
             #expect(snaps.contains { $0.hasSuffix(".snap") }, "\(name) took a snapshot: \(snaps)")
+            // The store is in the backend, not in the snapshot files (as
+            // etcd's .snap files hold no keys).
+            for snap in snaps where snap.hasSuffix(".snap") {
+                let data = try Data(contentsOf: dir.appendingPathComponent(snap))
+                #expect(data.range(of: Data("k012".utf8)) == nil, "\(name)'s \(snap) holds no keys")
+            }
         }
 
         try cluster.start("node3")
@@ -37,6 +43,8 @@ struct SnapshotTests {
             until: { $0.stdout == "v59\n" })
         #expect(lastKey.stdout == "v59\n")
         #expect(cluster.log("node3").contains("installed a snapshot from the leader"))
+        // The leader attached its backend, read when it sent the snapshot.
+        #expect(["node1", "node2"].contains { cluster.log($0).contains("sending a snapshot with the backend") })
         let caughtUp = try cluster.ctl(
             ["get", "k", "--prefix", "--consistency=s", "--print-value-only"], endpoints: [cluster.endpoint("node3")])
         #expect(caughtUp.stdout.split(separator: "\n").count == 60)

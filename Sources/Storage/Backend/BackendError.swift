@@ -55,6 +55,9 @@ public enum BackendError: Error, Equatable, Sendable, CustomStringConvertible {
     /// `sync()`, whose dirty pages the kernel may have dropped, or a failed
     /// remap). Every later call fails until the member restarts.
     case unusable(path: String, cause: String)
+    /// A backend image (`BackendImage`) is damaged, truncated or foreign;
+    /// nothing was replaced.
+    case corruptImage(reason: String)
 
     /// LMDB's (or the system's) code, when the failure came from a call.
     public var code: Int32? {
@@ -101,6 +104,8 @@ public enum BackendError: Error, Equatable, Sendable, CustomStringConvertible {
             return "backend \(path) is closed"
         case let .unusable(path, cause):
             return "backend \(path) is unusable after an earlier failure (\(cause)); restart the member"
+        case let .corruptImage(reason):
+            return "backend image refused: \(reason); the leader will send another"
         }
     }
 

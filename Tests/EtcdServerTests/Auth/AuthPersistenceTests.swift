@@ -62,17 +62,22 @@ import Testing
 
     @Test func snapshotsCarryTheAuthStore() throws {
         let auth = try Self.sampleStore()
-        let snapshot = ServerSnapshot(members: [], alarms: [], store: KVStore().snapshot(), auth: auth)
-        let decoded = try ServerSnapshot(decoding: snapshot.encoded())
-        #expect(decoded.auth == auth)
-        // A snapshot from before auth existed has no trailer: auth off.
-        var old = snapshot
-        old.auth = AuthStore()
-        var bytes = old.encoded()
-        var trailer = BinaryWriter()
-        AuthStore().encode(to: &trailer)
-        bytes.removeLast(trailer.bytes.count)
-        #expect(try ServerSnapshot(decoding: bytes).auth == AuthStore())
+        for payload in [ServerSnapshot.Payload.store(KVStore().snapshot()), .inBackend, .backendImage([1, 2, 3])] {
+            let snapshot = ServerSnapshot(members: [], alarms: [], payload: payload, auth: auth)
+            let decoded = try ServerSnapshot(decoding: snapshot.encoded())
+            #expect(decoded.auth == auth)
+            #expect(decoded.payload == payload)
+        }
+        // A version 1 snapshot from before auth existed has no trailer: auth off.
+        var v1 = BinaryWriter()
+        for byte in ServerSnapshot.magic { v1.write(byte) }
+        v1.write(UInt8(1))
+        v1.write(UInt64(0))
+        v1.write(UInt64(0))
+        v1.write(KVStore().snapshot())
+        let old = try ServerSnapshot(decoding: v1.bytes)
+        #expect(old.auth == AuthStore())
+        #expect(old.payload == .store(KVStore().snapshot()))
     }
 
     @Test func theBackendKeepsAuthInEtcdsBuckets() throws {
