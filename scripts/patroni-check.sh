@@ -3,7 +3,7 @@
 # speaks etcd's JSON gateway over HTTP/1.1, not gRPC), managing three
 # PostgreSQL 15 nodes on a three-member etcd-compatible cluster.
 #
-#   scripts/patroni-check.sh [--server etcd|swift-etcd|both] [--bin PATH] [--keep-logs DIR]
+#   scripts/patroni-check.sh [--server etcd|swift-etcd|both] [--bin PATH] [--auth] [--keep-logs DIR]
 #
 # For each server (default: etcd 3.4, then swift-etcd) it
 #   1. starts three members on 127.0.0.1 (client 32379/33379/34379, peer
@@ -18,6 +18,8 @@
 #      Patroni talks to (moving the leadership there first if need be), and
 #      checks once a second for 30 s that the new primary keeps its leader
 #      key on the two members left, then writes through it once more.
+# With --auth, etcd's auth is enabled first (through the gateway) and
+# Patroni logs in as a user that may only read and write /service/.
 # It prints PASS or FAIL with timings per server, kills only the PIDs it
 # started (checked against their command lines) and removes its temp dirs
 # on every exit path. A run takes about two minutes per server.
@@ -46,18 +48,20 @@ log_level="${PATRONI_CHECK_LOG_LEVEL:-INFO}"
 pg_bin_dir=/usr/lib/postgresql/15/bin
 
 usage() {
-  echo "usage: scripts/patroni-check.sh [--server etcd|swift-etcd|both] [--bin PATH] [--keep-logs DIR]" >&2
+  echo "usage: scripts/patroni-check.sh [--server etcd|swift-etcd|both] [--bin PATH] [--auth] [--keep-logs DIR]" >&2
   exit 2
 }
 
 servers=both
 swift_bin="${SWIFT_ETCD_BIN:-}"
 keep_logs=""
+auth=no
 while [ $# -gt 0 ]; do
   case "$1" in
     --server) [ $# -ge 2 ] || usage; servers="$2"; shift ;;
     --bin) [ $# -ge 2 ] || usage; swift_bin="$2"; shift ;;
     --keep-logs) [ $# -ge 2 ] || usage; keep_logs="$2"; shift ;;
+    --auth) auth=yes ;;
     -h|--help) usage ;;
     *) usage ;;
   esac
@@ -77,7 +81,7 @@ esac
 # python3-etcd3 nor grpc is needed.
 install_packages() {
   local pkgs=(patroni python3-etcd postgresql postgresql-15 curl python3 util-linux)
-  [[ " ${kinds[*]} " == *" etcd "* ]] && pkgs+=(etcd-server)
+  if [[ " ${kinds[*]} " == *" etcd "* ]]; then pkgs+=(etcd-server); fi
   local missing=() p
   for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   if [ ${#missing[@]} -gt 0 ]; then
@@ -267,6 +271,33 @@ start_members() {
   return 1
 }
 
+# Enables auth through the gateway of member 1, as an operator would with
+# etcdctl: root (needed to enable it) and a user "patroni" whose role may
+# read and write /service/ only. Every step must answer 200.
+patroni_password=patroni-check-pw
+enable_auth() {
+  local url="http://127.0.0.1:${client_ports[0]}/v3/auth" service end
+  service=$(printf /service/ | base64); end=$(printf /service0 | base64)
+  local step path body
+  for step in \
+    'role/add|{"name":"root"}' \
+    'user/add|{"name":"root","password":"root-check-pw"}' \
+    'user/grant|{"user":"root","role":"root"}' \
+    'role/add|{"name":"patroni"}' \
+    "role/grant|{\"name\":\"patroni\",\"perm\":{\"permType\":\"READWRITE\",\"key\":\"$service\",\"range_end\":\"$end\"}}" \
+    "user/add|{\"name\":\"patroni\",\"password\":\"$patroni_password\"}" \
+    'user/grant|{"user":"patroni","role":"patroni"}' \
+    'enable|{}'; do
+    path="${step%%|*}" body="${step#*|}"
+    local code
+    code=$(curl -s -o "$run_dir/auth-answer" -w '%{http_code}' --max-time 10 -X POST "$url/$path" -d "$body") || code=000
+    if [ "$code" != 200 ]; then
+      echo "auth/$path answered $code: $(cat "$run_dir/auth-answer" 2>/dev/null)" >&2
+      return 1
+    fi
+  done
+}
+
 write_patroni_config() {
   local i="$1" node="${pg_nodes[$1]}" hosts="" j
   for j in 0 1 2; do hosts+="${hosts:+,}127.0.0.1:${client_ports[$j]}"; done
@@ -283,6 +314,7 @@ restapi:
   connect_address: 127.0.0.1:${rest_ports[$i]}
 etcd3:
   hosts: $hosts
+$([ "$auth" = yes ] && printf '  username: patroni\n  password: %s\n' "$patroni_password")
 bootstrap:
   dcs:
     ttl: 20
@@ -428,11 +460,12 @@ fail() {
 check_one() {
   local kind="$1"
   current_kind="$kind"
+  if [ "$auth" = yes ]; then current_kind="$kind with auth"; fi
   echo
-  echo "==== Patroni on three $kind members ===="
+  echo "==== Patroni on three $kind members$([ "$auth" = yes ] && echo ", auth enabled") ===="
   local port
   for port in "${client_ports[@]}" "${peer_ports[@]}" "${pg_ports[@]}" "${rest_ports[@]}"; do
-    if port_in_use "$port"; then results+=("FAIL $kind: port $port is in use"); echo "port $port is in use" >&2; return 1; fi
+    if port_in_use "$port"; then results+=("FAIL $current_kind: port $port is in use"); echo "port $port is in use" >&2; return 1; fi
   done
   run_dir=$(mktemp -d /tmp/patroni-check.XXXXXX)
   chmod 755 "$run_dir"
@@ -440,6 +473,10 @@ check_one() {
 
   start_members "$kind" || { fail "members did not start"; return 1; }
   say "three $kind members healthy (client ${client_ports[*]})"
+  if [ "$auth" = yes ]; then
+    enable_auth || { fail "could not enable auth"; return 1; }
+    say "auth enabled; Patroni logs in as patroni (read-write on /service/ only)"
+  fi
 
   local i
   for i in 0 1 2; do write_patroni_config "$i"; start_patroni "$i"; done
@@ -557,12 +594,12 @@ check_one() {
   patronictl_list "$new_primary"
 
   local summary="primary elected in ${t_elect} s (replicas streaming at ${t_replicas} s), failover ${t_failover} s after kill -9 of ${pg_nodes[$primary]}, primary held ${hold_seconds} s with the $kind leader killed; $(elapsed) s in all"
-  say "PASS ($kind): $summary"
-  results+=("PASS $kind: $summary")
+  say "PASS ($current_kind): $summary"
+  results+=("PASS $current_kind: $summary")
 }
 
 install_packages
-[[ " ${kinds[*]} " == *" swift-etcd "* ]] && build_swift_etcd
+if [[ " ${kinds[*]} " == *" swift-etcd "* ]]; then build_swift_etcd; fi
 [ -x "$pg_bin_dir/postgres" ] || { echo "patroni-check: $pg_bin_dir/postgres missing" >&2; exit 1; }
 
 results=()
