@@ -22,7 +22,7 @@
 # Patroni logs in as a user that may only read and write /service/.
 # It prints PASS or FAIL with timings per server, kills only the PIDs it
 # started (checked against their command lines) and removes its temp dirs
-# on every exit path. A run takes about two minutes per server.
+# on every exit path. A check takes about a minute per server.
 #
 # swift-etcd is built (release, through /tmp/swift-build.lock) unless
 # --bin PATH or SWIFT_ETCD_BIN=PATH names a binary. Needs root: it installs
@@ -114,11 +114,14 @@ elapsed() { awk -v a="$run_start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", 
 since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
 say() { printf '[%6ss] %s\n' "$(elapsed)" "$*"; }
 
-# Whether PID is alive and one of ours: every process this script starts,
-# directly or through Patroni, names the run dir on its command line.
+# Whether PID is alive and one of ours: a child of this shell (the members
+# and Patroni), or a process whose command line names the run dir (every
+# process started here or by Patroni, such as the postmaster).
 ours() {
   local pid="$1"
-  [ -n "$run_dir" ] && [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' < "/proc/$pid/cmdline" | grep -qF "$run_dir"
+  [ -n "$run_dir" ] && [ -n "$pid" ] && [ -r "/proc/$pid/stat" ] || return 1
+  [ "$(awk '{ print $4 }' "/proc/$pid/stat" 2>/dev/null)" = "$$" ] && return 0
+  tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -qF "$run_dir"
 }
 
 # kill -9 the given PIDs at once. Callers pass only PIDs they started or
@@ -193,11 +196,11 @@ cleanup_run() {
   [ -n "$run_dir" ] || return 0
   local pids=() node pid
   for node in "${pg_nodes[@]}"; do
-    pid=$(patroni_pid_of "$node"); [ -n "$pid" ] && pids+=("$pid")
     local shmid; shmid=$(postgres_shmid "$node"); [ -n "$shmid" ] && shmids+=("$shmid")
     while read -r pid; do [ -n "$pid" ] && pids+=("$pid"); done < <(postgres_pids "$node")
   done
-  pids+=(${started_pids[@]+"${started_pids[@]}"})
+  # Patroni and the members, if still ours (a PID may have been reused).
+  for pid in ${started_pids[@]+"${started_pids[@]}"}; do ours "$pid" && pids+=("$pid"); done
   # In one go, so that Patroni cannot restart a postgres killed under it.
   kill_pids ${pids[@]+"${pids[@]}"}
   wait_gone ${pids[@]+"${pids[@]}"} || echo "patroni-check: some processes outlived kill -9: ${pids[*]}" >&2
@@ -511,8 +514,8 @@ check_one() {
   local note="written through ${pg_nodes[$primary]} on $kind"
   psql_at "${pg_ports[$primary]}" -c "CREATE TABLE patroni_check (id int PRIMARY KEY, note text)" \
     -c "INSERT INTO patroni_check VALUES (1, '$note')" || { fail "could not write through the primary"; return 1; }
-  local replicated=0
-  for _ in $(seq 1 60); do
+  local replicated=0 rdeadline=$((SECONDS + 30))
+  while [ $SECONDS -lt $rdeadline ]; do
     replicated=0
     for i in "${others[@]}"; do
       [ "$(psql_at "${pg_ports[$i]}" -c "SELECT note FROM patroni_check WHERE id = 1" 2>/dev/null)" = "$note" ] \
