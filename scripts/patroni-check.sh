@@ -32,7 +32,6 @@
 # PATRONI_CHECK_LOG_LEVEL (INFO) is Patroni's log level.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$(pwd)
 
 client_ports=(32379 33379 34379)
 peer_ports=(32380 33380 34380)
@@ -171,7 +170,7 @@ postgres_pids() {
 # leaves its small segment behind; cleanup removes it).
 postgres_shmid() {
   local data="$run_dir/$1/data"
-  [ -f "$data/postmaster.pid" ] && sed -n 7p "$data/postmaster.pid" | awk '{ print $2 }' || true
+  if [ -f "$data/postmaster.pid" ]; then sed -n 7p "$data/postmaster.pid" | awk '{ print $2 }'; fi
 }
 shmids=()
 
@@ -401,7 +400,7 @@ leader_index() {
   local i out ids=() leader=""
   for i in 0 1 2; do
     out=$(member_status "$i")
-    ids[$i]="${out%% *}"
+    ids[i]="${out%% *}"
     [ -n "$out" ] && [ -z "$leader" ] && leader="${out#* }"
   done
   [ -n "$leader" ] || return 1
@@ -579,9 +578,9 @@ check_one() {
   for i in "${others[@]}"; do [ "$i" != "$new_primary" ] && rest+=("$i"); done
   local samples=0 hold_end=$((SECONDS + hold_seconds))
   while [ $SECONDS -lt $hold_end ]; do
-    local code="" attempt
+    local code=""
     # A sample is one answer from the REST API; a slow answer is asked again.
-    for attempt in 1 2 3; do
+    for _ in 1 2 3; do
       code=$(rest_status "${rest_ports[$new_primary]}" /primary)
       [ "$code" != 000 ] && break
     done
@@ -596,7 +595,8 @@ check_one() {
   say "${pg_nodes[$new_primary]} held the primary role for $(since "$t_hold") s on two members ($samples samples), and took a write"
   patronictl_list "$new_primary"
 
-  local summary="primary elected in ${t_elect} s (replicas streaming at ${t_replicas} s), failover ${t_failover} s after kill -9 of ${pg_nodes[$primary]}, primary held ${hold_seconds} s with the $kind leader killed; $(elapsed) s in all"
+  local summary
+  summary="primary elected in ${t_elect} s (replicas streaming at ${t_replicas} s), failover ${t_failover} s after kill -9 of ${pg_nodes[$primary]}, primary held ${hold_seconds} s with the $kind leader killed; $(elapsed) s in all"
   say "PASS ($current_kind): $summary"
   results+=("PASS $current_kind: $summary")
 }
