@@ -350,7 +350,6 @@ postgresql:
   parameters:
     unix_socket_directories: '$dir'
     shared_buffers: 16MB
-    max_connections: 20
   pg_hba:
   - local all all trust
   - host all all 127.0.0.1/32 trust
