@@ -272,19 +272,23 @@ public actor EtcdServer {
         public var raftAppliedIndex: UInt64
         public var dbSizeInUse: Int64
         public var isLearner: Bool
-        /// Raised alarms as etcd lists them in Status.
+        /// What etcd lists in Status: "no leader" while none is known,
+        /// then the raised alarms.
         public var errors: [String]
     }
 
     public func status() -> Status {
         let size = backend?.sizeInBytes ?? stateMachine.store.sizeEstimate
         let inUse = backend?.sizeInUse ?? size
+        // Clients (etcdctl endpoint status -w json, health checkers) read a
+        // member without a leader from here, as etcd 3.4 reports it.
+        let noLeader = raft.lead == .none ? [EtcdError.noLeader.message] : []
         return Status(
             header: header(revision: stateMachine.store.currentRevision), version: Self.apiVersion,
             dbSize: size, leader: raft.lead, raftIndex: raft.committedIndex, raftTerm: raft.term,
             raftAppliedIndex: raft.appliedIndex, dbSizeInUse: inUse,
             isLearner: members.first { $0.id == memberID }?.isLearner ?? false,
-            errors: stateMachine.alarms.map(\.text))
+            errors: noLeader + stateMachine.alarms.map(\.text))
     }
 
     // MARK: Helpers

@@ -255,6 +255,42 @@ struct GatewayTests {
         #expect(last.body == "{\"health\":\"false\"}\n", "\(kind)")
     }
 
+    @Test("Maintenance.Status lists \"etcdserver: no leader\" in errors once a member has lost its quorum, as etcd's does")
+    func statusWithoutLeader() throws {
+        try requireOracle()
+        /// The `errors` of `/v3/maintenance/status` on node1, before and
+        /// after node2 and node3 are killed (polled: the lone member needs
+        /// an election timeout to notice).
+        func run(_ kind: EtcdNode.Kind) throws -> (before: [String], after: [String]) {
+            let cluster = try TestCluster(kind: kind, size: 3)
+            defer { cluster.stop() }
+            _ = try cluster.ctlUntilSuccess(["put", "k", "v"])
+            let url = "http://\(cluster.endpoint("node1"))/v3/maintenance/status"
+            let before = try Self.statusErrors(try Curl.request("POST", url, body: "{}"))
+            cluster.kill("node2")
+            cluster.kill("node3")
+            var after: [String] = []
+            let deadline = ContinuousClock.now + .seconds(20)
+            while after.isEmpty, ContinuousClock.now < deadline {
+                after = try Self.statusErrors(try Curl.request("POST", url, body: "{}"))
+                if after.isEmpty { Thread.sleep(forTimeInterval: 0.3) }
+            }
+            return (before, after)
+        }
+        let expected = try run(.etcd)
+        let actual = try run(.swiftEtcd)
+        #expect(expected.before.isEmpty && expected.after == ["etcdserver: no leader"], "etcd: \(expected)")
+        #expect(actual.before == expected.before, "swift-etcd: \(actual)")
+        #expect(actual.after == expected.after, "swift-etcd: \(actual)")
+    }
+
+    /// The `errors` array of a gateway Status answer (absent when empty).
+    static func statusErrors(_ result: HTTPResult) throws -> [String] {
+        #expect(result.status == 200, "\(result)")
+        let object = try JSONSerialization.jsonObject(with: Data(result.body.utf8)) as? [String: Any]
+        return object?["errors"] as? [String] ?? []
+    }
+
     @Test("/metrics has etcd's names; the fsync histogram counts writes; --listen-metrics-urls serves /metrics and /health")
     func metrics() throws {
         try requireOracle()
