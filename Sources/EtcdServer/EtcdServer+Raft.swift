@@ -50,7 +50,7 @@ extension EtcdServer {
     /// are checked when it is applied.
     func propose(_ command: Command, as caller: AuthHeader?) async throws(EtcdError) -> ApplyResult {
         let requestID = idGenerator.next()
-        let data = CommandEnvelope(requestID: requestID, command: command, auth: caller).encoded()
+        let data = CommandEnvelope(requestID: requestID, command: command, auth: caller).encodedForLog()
         if data.count > config.maxRequestBytes { throw .requestTooLarge }
         try await checkQuota(command)
         do throws(EtcdError) {

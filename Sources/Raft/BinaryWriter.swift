@@ -5,6 +5,12 @@ public struct BinaryWriter: Sendable {
 
     public init() {}
 
+    /// A writer whose buffer holds `capacity` bytes before it must grow:
+    /// an encoding that lives on (a log entry) then wastes no capacity.
+    public init(capacity: Int) {
+        bytes.reserveCapacity(capacity)
+    }
+
     public mutating func write(_ value: UInt64) {
         var v = value
         while v >= 0x80 {
