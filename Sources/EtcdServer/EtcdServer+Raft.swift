@@ -307,7 +307,7 @@ extension EtcdServer {
         try await diskWriter.run { try MVCCBackend.prepare(image: image, at: incoming) }
         let loaded = try backend.installPrepared()
         stateMachine = StateMachine(store: loaded.store, alarms: loaded.alarms, auth: loaded.auth)
-        stateMachine.store.valueSource = backend
+        stateMachine.store.persist(in: backend)
         if !loaded.members.isEmpty { members = loaded.members }
         snapshotIndex = snapshot.metadata.index
         skipAppliedThrough = max(skipAppliedThrough, loaded.consistentIndex)
@@ -399,7 +399,7 @@ extension EtcdServer {
                     store: stateMachine.store, members: members, alarms: stateMachine.alarms,
                     auth: stateMachine.auth, appliedIndex: raft.appliedIndex)
                 // The backend holds them now: reads get them from there.
-                stateMachine.store.releaseValues(through: backend.committedRevision)
+                stateMachine.store.markPersisted(through: backend.committedRevision)
             }
             // The file is pruned once memory has dropped what it drops.
             if !stateMachine.store.isCompacting { try backend.pruneCompacted(store: stateMachine.store) }
@@ -414,9 +414,12 @@ extension EtcdServer {
     private func installSnapshot(_ snapshot: Snapshot) {
         do {
             try restore(from: snapshot)
-            try backend?.replaceAll(
-                store: stateMachine.store, members: members, alarms: stateMachine.alarms,
-                auth: stateMachine.auth, appliedIndex: snapshot.metadata.index)
+            if let backend {
+                try backend.replaceAll(
+                    store: stateMachine.store, members: members, alarms: stateMachine.alarms,
+                    auth: stateMachine.auth, appliedIndex: snapshot.metadata.index)
+                stateMachine.store.markPersisted(through: backend.committedRevision)
+            }
             logger.info(
                 "installed a snapshot from the leader",
                 metadata: [
@@ -435,7 +438,7 @@ extension EtcdServer {
     func restore(from snapshot: Snapshot) throws {
         let state = try RestoredState(snapshot: snapshot, memberID: memberID, config: config)
         stateMachine = state.stateMachine
-        if let backend { stateMachine.store.valueSource = backend }
+        if let backend { stateMachine.store.persist(in: backend) }
         members = state.members
         snapshotIndex = state.index
         watchHub.restore(currentRevision: stateMachine.store.currentRevision)

@@ -182,7 +182,7 @@ public actor EtcdServer {
             self.skipAppliedThrough = restored.appliedIndex
         }
         // Committed values leave memory and are read back from the backend.
-        if let backend { self.stateMachine.store.valueSource = backend }
+        if let backend { self.stateMachine.store.persist(in: backend) }
         self.memberID = memberID
         self.clusterID = clusterID
         self.tokens = SimpleTokenStore(ttl: config.authTokenTTL)

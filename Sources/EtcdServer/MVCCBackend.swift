@@ -425,6 +425,17 @@ extension MVCCBackend: ValueSource {
     private static let logger = Logger(label: "swift-etcd.backend")
 }
 
+extension KVStore {
+    /// Makes `backend` this store's persistence: values it committed are
+    /// read back from it, and the journal keeps what it has yet to commit.
+    mutating func persist(in backend: MVCCBackend) {
+        valueSource = backend
+        // Until the backend says what it holds of this store, the journal
+        // keeps everything for it.
+        if persistedThrough == nil { persistedThrough = 0 }
+    }
+}
+
 /// A backend record that cannot be read: the data directory is damaged.
 struct BackendCorruption: Error, CustomStringConvertible {
     var what: String

@@ -107,7 +107,7 @@ extension KVStore {
     ) throws(SnapshotError) {
         self.init(lessor: lessor)
         self.valueSource = valueSource
-        self.releasedThrough = currentRevision
+        self.persistedThrough = currentRevision
         guard currentRevision >= 1, compactRevision >= -1, compactRevision <= currentRevision else { throw .corrupt }
         self.currentRevision = currentRevision
         self.compactMainRevision = compactRevision

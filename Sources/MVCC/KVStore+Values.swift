@@ -2,20 +2,24 @@
 /// store forgets its value and reads it back through `valueSource` when a
 /// client needs it (see `ValueSource`).
 extension KVStore {
-    /// Forgets the in-memory values of every version written at a main
-    /// revision up to `revision`, which the value source must hold from now
-    /// on. Without a source it does nothing: the values have nowhere else
-    /// to be read from.
-    public mutating func releaseValues(through revision: Int64) {
-        guard valueSource != nil, revision > releasedThrough else { return }
-        let records = log.records
-        var i = log.firstIndex(atOrAfter: releasedThrough + 1)
-        while i < records.count && records[i].revision.main <= revision {
-            let record = records[i]
-            i += 1
-            index.modifyExisting(record.key) { ki in ki.releaseValue(at: record.revision) }
+    /// The owner's backend now holds every version written at a main
+    /// revision up to `revision`: their values leave memory (when there is
+    /// a `valueSource` to read them back from), and their journal records,
+    /// kept for the backend until now, go if a compaction has passed them.
+    public mutating func markPersisted(through revision: Int64) {
+        let from = persistedThrough ?? 0
+        guard revision > from else { return }
+        if valueSource != nil {
+            let records = log.records
+            var i = log.firstIndex(atOrAfter: from + 1)
+            while i < records.count && records[i].revision.main <= revision {
+                let record = records[i]
+                i += 1
+                index.modifyExisting(record.key) { ki in ki.releaseValue(at: record.revision) }
+            }
         }
-        releasedThrough = revision
+        persistedThrough = revision
+        log.removeThrough(main: min(compactMainRevision - 1, revision))
     }
 
     /// The client-facing form of `entry` of `ki`, its value read from the

@@ -42,9 +42,12 @@ public struct KVStore: EventHistory, Sendable {
     /// stays in memory). See `ValueSource`.
     public var valueSource: (any ValueSource)?
 
-    /// Values of versions up to this main revision have been released to
-    /// `valueSource`.
-    var releasedThrough: Int64 = 0
+    /// The newest main revision the owner's backend holds (see
+    /// `markPersisted`); nil when nothing persists this store. While it is
+    /// set, the journal keeps the records of revisions the backend does not
+    /// hold yet even when a compaction passes them, because the backend's
+    /// next commit finds what to write through them.
+    public var persistedThrough: Int64?
 
     /// The leases; read it directly, change it through the store's lease
     /// operations (`grantLease`, `revokeLease`, `renewLease`, ...).
@@ -113,8 +116,9 @@ public struct KVStore: EventHistory, Sendable {
         if revision > currentRevision { throw .futureRevision }
         compactMainRevision = revision
         // Keep the compacted revision's own records: etcd still serves a
-        // watch that starts exactly there.
-        log.removeThrough(main: revision - 1)
+        // watch that starts exactly there. Keep those the backend does not
+        // hold yet too: it finds what to commit through them.
+        log.removeThrough(main: min(revision - 1, persistedThrough ?? .max))
         // A compaction still under way is subsumed: this one covers it.
         compactionCursor = []
     }

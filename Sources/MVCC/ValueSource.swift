@@ -3,7 +3,7 @@
 /// etcd keeps only its key index in memory and reads every value from its
 /// bolt database. This store keeps a value in memory from the write until
 /// the server has committed it to its backend, then lets it go
-/// (`KVStore.releaseValues(through:)`) and reads it from here when a range,
+/// (`KVStore.markPersisted(through:)`) and reads it from here when a range,
 /// a compare, a `prevKv` or a watcher's catch-up needs it. So memory grows
 /// with the number of keys, not with the size of their values (issue 7:
 /// RSS with a million keys), and a store without a source keeps every value

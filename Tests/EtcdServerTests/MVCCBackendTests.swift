@@ -81,7 +81,7 @@ import Storage
             _ = try reference.put(put)
             if i % 50 == 49 {
                 try backend.commit(store: store, members: [], alarms: [], appliedIndex: UInt64(i))
-                store.releaseValues(through: backend.committedRevision)
+                store.markPersisted(through: backend.committedRevision)
             }
         }
         try store.compact(150)
@@ -95,6 +95,30 @@ import Storage
         let history = KeyRange(key: [0], rangeEnd: [0])
         #expect(try store.events(in: history, from: 150, to: 201) == (try reference.events(in: history, from: 150, to: 201)))
         #expect(try store.hashKV(revision: 0) == (try reference.hashKV(revision: 0)))
+    }
+
+    /// A compaction applied before the backend commit that would have
+    /// written the versions below it must not keep those versions from the
+    /// backend: they are still what reads at and after the compaction see.
+    @Test func versionsWrittenJustBeforeACompactionReachTheBackend() throws {
+        let (dir, path) = try Self.tempPath()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let backend = try MVCCBackend(path: path)
+        var store = KVStore()
+        store.valueSource = backend
+        _ = try store.put(PutRequest(key: Self.b("a"), value: Self.b("1")))
+        try backend.commit(store: store, members: [], alarms: [], appliedIndex: 1)
+        store.markPersisted(through: backend.committedRevision)
+        _ = try store.put(PutRequest(key: Self.b("a"), value: Self.b("2")))  // rev 3
+        _ = try store.put(PutRequest(key: Self.b("b"), value: Self.b("3")))  // rev 4
+        try store.compact(store.currentRevision)
+        try backend.commit(store: store, members: [], alarms: [], appliedIndex: 4)
+        store.markPersisted(through: backend.committedRevision)
+        #expect(try store.range(RangeRequest(key: Self.b("a"))).kvs.first?.value == Self.b("2"))
+        backend.close()
+        let loaded = try #require(try MVCCBackend(path: path).load())
+        #expect(try loaded.store.range(RangeRequest(key: Self.b("a"))).kvs.first?.value == Self.b("2"))
+        #expect(try loaded.store.range(RangeRequest(key: Self.b("b"))).kvs.first?.value == Self.b("3"))
     }
 
     @Test func garbageIsAClearError() throws {

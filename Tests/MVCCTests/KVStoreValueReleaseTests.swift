@@ -3,7 +3,7 @@ import Testing
 
 @testable import MVCC
 
-/// Values released from memory (`KVStore.releaseValues`) and read back
+/// Values released from memory (`KVStore.markPersisted`) and read back
 /// through a `ValueSource` must be invisible to clients: every answer,
 /// event and hash equals that of a store that keeps everything in memory.
 @Suite struct KVStoreValueReleaseTests {
@@ -87,7 +87,7 @@ import Testing
             }
             if rng.next(3) == 0 {
                 committed = source.commit(released, after: committed)
-                released.releaseValues(through: committed)
+                released.markPersisted(through: committed)
             }
             let rev = kept.currentRevision - Int64(rng.next(6))
             let r = RangeRequest(
@@ -111,7 +111,7 @@ import Testing
         var store = KVStore()
         store.valueSource = source
         for i in 0..<50 { try F.put(&store, "k\(i)", String(repeating: "x", count: 100)) }
-        store.releaseValues(through: source.commit(store, after: 0))
+        store.markPersisted(through: source.commit(store, after: 0))
         _ = try store.range(RangeRequest(key: [0], rangeEnd: [0], keysOnly: true))
         _ = try store.range(RangeRequest(key: [0], rangeEnd: [0], countOnly: true))
         _ = try store.range(RangeRequest(key: F.b("k1"), keysOnly: true))
@@ -131,7 +131,7 @@ import Testing
         try F.put(&store, "a", "1")
         let committed = source.commit(store, after: 0)
         try F.put(&store, "b", "2")  // written after the commit
-        store.releaseValues(through: committed)
+        store.markPersisted(through: committed)
         #expect(try F.get(store, "b")?.value == F.b("2"))
         #expect(source.calls == 0)
         #expect(try F.get(store, "a")?.value == F.b("1"))
@@ -141,10 +141,39 @@ import Testing
         #expect(store.versions(after: committed).map(\.value) == [F.b("2")])
     }
 
+    /// A compaction must not drop the journal records of versions the
+    /// backend has yet to commit: the next commit finds them there.
+    @Test func compactionKeepsWhatTheBackendHasNotCommitted() throws {
+        let source = MemorySource()
+        var store = KVStore()
+        store.valueSource = source
+        store.persistedThrough = 0
+        try F.put(&store, "a", "1")  // rev 2
+        var committed = source.commit(store, after: 0)
+        store.markPersisted(through: committed)
+        try F.put(&store, "a", "2")  // rev 3: live after the compaction below
+        try F.put(&store, "b", "3")  // rev 4
+        try store.compact(4)
+        #expect(store.versions(after: committed).map(\.value) == [F.b("2"), F.b("3")])
+        committed = source.commit(store, after: committed)
+        store.markPersisted(through: committed)
+        // Persisted: the record below the compaction goes, the value too.
+        #expect(store.log.records.map(\.revision.main) == [4])
+        let calls = source.calls
+        #expect(try F.get(store, "a")?.value == F.b("2"))
+        #expect(source.calls == calls + 1)
+        // A store nobody persists drops them at once, as before.
+        var plain = KVStore()
+        try F.put(&plain, "a", "1")
+        try F.put(&plain, "b", "2")
+        try plain.compact(3)
+        #expect(plain.log.records.map(\.revision.main) == [3])
+    }
+
     @Test func releasingWithoutASourceKeepsValues() throws {
         var store = KVStore()
         try F.put(&store, "a", "1")
-        store.releaseValues(through: store.currentRevision)
+        store.markPersisted(through: store.currentRevision)
         #expect(try F.get(store, "a")?.value == F.b("1"))
     }
 
