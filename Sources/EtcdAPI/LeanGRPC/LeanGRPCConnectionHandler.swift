@@ -266,39 +266,39 @@ final class LeanGRPCConnectionHandler: ChannelInboundHandler {
         return RequestCredentials(token: token, commonName: commonName)
     }
 
+    /// The stream's record is changed in place (`streams[id]?…`): a copy
+    /// taken out of the dictionary would share the decoder's buffer, and
+    /// every append to a message split across frames would copy it whole.
     private func receiveData(_ payload: HTTP2Frame.FramePayload.Data, on id: HTTP2StreamID, context: ChannelHandlerContext) {
-        guard var stream = streams[id] else { return }
-        guard case .byteBuffer(let bytes) = payload.data else { return }
+        guard let stream = streams[id], case .byteBuffer(let bytes) = payload.data else { return }
         let flowControlled = bytes.readableBytes + (payload.paddingBytes.map { $0 + 1 } ?? 0)
         if !stream.isFinished {
-            stream.decoder.append(bytes)
+            streams[id]?.decoder.append(bytes)
             do {
-                while let message = try stream.decoder.next() {
-                    deliver(message, stream: &stream, id: id, context: context)
-                    if stream.isFinished { break }
+                while let message = try streams[id]?.decoder.next() {
+                    deliver(message, on: id, context: context)
+                    if streams[id]?.isFinished ?? true { break }
                 }
             } catch {
-                streams[id] = stream
                 failDecoding(error, on: id, context: context)
                 return
             }
         }
         if payload.endStream {
-            stream.inboundClosed = true
-        } else if flowControlled > 0, !stream.isFinished {
-            stream.unreturnedWindow += flowControlled
-            returnWindowIfDue(&stream, id: id, context: context)
+            streams[id]?.inboundClosed = true
+            endOfRequests(on: id, context: context)
+        } else if flowControlled > 0 {
+            returnWindowIfDue(adding: flowControlled, on: id, context: context)
         }
-        streams[id] = stream
-        if payload.endStream { endOfRequests(on: id, context: context) }
     }
 
-    private func deliver(_ message: ByteBuffer, stream: inout CallStream, id: HTTP2StreamID, context: ChannelHandlerContext) {
+    private func deliver(_ message: ByteBuffer, on id: HTTP2StreamID, context: ChannelHandlerContext) {
+        guard let stream = streams[id] else { return }
         switch (stream.phase, stream.method.handler) {
         case (.awaitingRequest, .unary(let handler)):
-            startUnary(handler, message: message, stream: &stream, id: id, context: context)
+            startUnary(handler, message: message, id: id, context: context)
         case (.running(_, let requests?, _), _):
-            if requests.yield(message) { stream.windowHeld = true }
+            if requests.yield(message) { streams[id]?.windowHeld = true }
         default:
             // A unary call's second message: grpc-go ignores it too.
             break
@@ -331,11 +331,11 @@ final class LeanGRPCConnectionHandler: ChannelInboundHandler {
     // MARK: Calls
 
     private func startUnary(
-        _ handler: @escaping LeanRPCMethodTable.UnaryHandler, message: ByteBuffer, stream: inout CallStream,
-        id: HTTP2StreamID, context: ChannelHandlerContext
+        _ handler: @escaping LeanRPCMethodTable.UnaryHandler, message: ByteBuffer, id: HTTP2StreamID,
+        context: ChannelHandlerContext
     ) {
         let connection = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let credentials = stream.credentials
+        let credentials = streams[id]?.credentials
         let task = Task {
             let result: Result<ByteBuffer, any Error>
             do {
@@ -345,7 +345,7 @@ final class LeanGRPCConnectionHandler: ChannelInboundHandler {
             }
             connection.eventLoop.execute { connection.value.unaryReturned(result, on: id) }
         }
-        stream.phase = .running(task, requests: nil, writer: nil)
+        streams[id]?.phase = .running(task, requests: nil, writer: nil)
     }
 
     private func unaryReturned(_ result: Result<ByteBuffer, any Error>, on id: HTTP2StreamID) {
@@ -470,13 +470,18 @@ final class LeanGRPCConnectionHandler: ChannelInboundHandler {
 
     // MARK: Flow control
 
-    /// Gives the client back the window it used on a stream once half of it
-    /// is used, unless the call's backlog holds it.
-    private func returnWindowIfDue(_ stream: inout CallStream, id: HTTP2StreamID, context: ChannelHandlerContext) {
-        guard !stream.windowHeld, !stream.inboundClosed, stream.unreturnedWindow >= configuration.streamWindow / 2 else { return }
-        context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .windowUpdate(windowSizeIncrement: stream.unreturnedWindow))), promise: nil)
-        stream.unreturnedWindow = 0
-        scheduleFlush(context: context)
+    /// Counts `received` bytes against a stream's window and gives the
+    /// client back what it used once that is half the window, unless the
+    /// call's backlog holds it (or no more data may come on the stream).
+    private func returnWindowIfDue(adding received: Int, on id: HTTP2StreamID, context: ChannelHandlerContext) {
+        guard var stream = streams[id], !stream.isFinished, !stream.inboundClosed else { return }
+        stream.unreturnedWindow += received
+        if !stream.windowHeld, stream.unreturnedWindow >= configuration.streamWindow / 2 {
+            context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .windowUpdate(windowSizeIncrement: stream.unreturnedWindow))), promise: nil)
+            stream.unreturnedWindow = 0
+            scheduleFlush(context: context)
+        }
+        streams[id] = stream
     }
 
     private func resumeWindow(on id: HTTP2StreamID) {
