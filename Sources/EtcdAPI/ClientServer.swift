@@ -110,15 +110,16 @@ public struct ClientServer: Sendable {
         }
     }
 
-    /// Which gRPC server answers on the client URLs:
-    /// `SWIFT_ETCD_GRPC_SERVER=lean` (our own, `LeanGRPC/`) or `grpc-swift`
-    /// (grpc-swift 2's `GRPCServer`), kept for A/B comparisons.
+    /// Which gRPC server answers on the client URLs: our own (`LeanGRPC/`,
+    /// the default) or, with `SWIFT_ETCD_GRPC_SERVER=grpc-swift`, grpc-swift
+    /// 2's `GRPCServer` over the Custom transport, kept for A/B comparisons
+    /// (Docs/architecture.md, "The lean gRPC server").
     enum GRPCServerKind: String, Sendable {
         case lean
         case grpcSwift = "grpc-swift"
 
         static let variable = "SWIFT_ETCD_GRPC_SERVER"
-        static let `default` = GRPCServerKind.grpcSwift
+        static let `default` = GRPCServerKind.lean
 
         static func fromEnvironment() -> GRPCServerKind {
             ProcessInfo.processInfo.environment[variable].flatMap(GRPCServerKind.init(rawValue:)) ?? .default
