@@ -23,6 +23,8 @@ import Testing
     struct Harness {
         let channel: NIOAsyncTestingChannel
         let events: AsyncStream<Event>
+        /// Lets `Hold` start reading.
+        let release: AsyncStream<Void>.Continuation
 
         init(maxMessageBytes: Int = 1024, streamWindow: Int = 1 << 20) async throws {
             let (events, continuation) = AsyncStream<Event>.makeStream()
@@ -47,6 +49,20 @@ import Testing
             })
             table.register(Self.descriptor("Fail", .unary), .unary { _ in
                 throw RPCError(code: .failedPrecondition, message: "100% ✓")
+            })
+            // Reads nothing until told to (`release`), then counts what came.
+            let (gate, opener) = AsyncStream<Void>.makeStream()
+            release = opener
+            table.register(Self.descriptor("Hold", .bidirectionalStreaming), .streaming { requests, writer in
+                continuation.yield(.started)
+                for await _ in gate { break }
+                var count = 0
+                for try await _ in requests { count += 1 }
+                var framed = ByteBuffer()
+                framed.writeInteger(UInt8(0))
+                framed.writeInteger(UInt32(4))
+                framed.writeInteger(UInt32(count))
+                try await writer.write(framed)
             })
             table.register(Self.descriptor("Bidi", .bidirectionalStreaming), .streaming { requests, writer in
                 for try await message in requests {
@@ -256,6 +272,41 @@ import Testing
         try await h.data(1, message.getSlice(at: 32 * 1024, length: message.readableBytes - 32 * 1024)!, endStream: true)
         #expect(Self.headers(try await h.next())?.0.first(name: ":status") == "200")
         #expect(Self.data(try await h.next()) == message)
+    }
+
+    @Test("A streaming call that does not read holds the client's window; reading gives it back")
+    func backlogHoldsWindow() async throws {
+        let h = try await Harness(maxMessageBytes: 1 << 20, streamWindow: 1 << 20)
+        try await h.request(1, path: "/test.Echo/Hold")
+        #expect(Self.headers(try await h.next())?.0.first(name: ":status") == "200")
+        #expect(try await h.nextEvent() == .started)
+        // 24 frames of 64 KiB, one message each: window comes back 512 KiB
+        // at a time while the unread backlog is within its 1 MiB limit (16
+        // messages), then is held.
+        let message = Self.framed(Array(repeating: 1, count: 64 * 1024 - 5))
+        for _ in 0..<24 { try await h.data(1, message) }
+        for _ in 0..<2 {
+            let update = try await h.next()
+            guard case .windowUpdate(let returned) = update.payload else {
+                Issue.record("expected WINDOW_UPDATE, got \(update.payload)")
+                return
+            }
+            #expect(update.streamID == 1 && returned == 512 * 1024)
+        }
+        await h.channel.testingEventLoop.run()
+        #expect(try await h.channel.readOutbound(as: HTTP2Frame.self) == nil, "window given back while the backlog is long")
+        // The reader catches up: what was held comes back at once.
+        h.release.yield()
+        let resumed = try await h.next()
+        guard case .windowUpdate(let released) = resumed.payload else {
+            Issue.record("expected WINDOW_UPDATE, got \(resumed.payload)")
+            return
+        }
+        #expect(resumed.streamID == 1 && released == 512 * 1024)
+        try await h.data(1, ByteBuffer(), endStream: true)
+        var count = try #require(Self.data(try await h.next()))
+        count.moveReaderIndex(forwardBy: 5)
+        #expect(count.readInteger(as: UInt32.self) == 24)
     }
 
     @Test("Shutdown: GOAWAY, then the connection closes")

@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP2
 import Testing
@@ -88,6 +89,30 @@ import Testing
         #expect(GRPCWire.percentEncoded("100% ✓") == "100%25 %E2%9C%93")
         #expect(GRPCWire.percentEncoded("a\nb\tc\u{7F}") == "a%0Ab%09c%7F")
         #expect(GRPCWire.percentEncoded("") == "")
+    }
+
+    @Test("A writer waits once more than its budget is in flight, and throws once its stream is gone")
+    func writerBudget() async throws {
+        let (submissions, submitted) = AsyncStream<Int>.makeStream()
+        let writer = LeanResponseWriter(streamID: 1) { bytes, _ in submitted.yield(bytes.readableBytes) }
+        var handed = submissions.makeAsyncIterator()
+        let chunk = ByteBuffer(repeating: 0, count: LeanResponseWriter.budget / 2)
+        try await writer.write(chunk)
+        try await writer.write(chunk)  // exactly the budget in flight: no wait
+        let waited = NIOLockedValueBox(false)
+        let third = Task {
+            try await writer.write(chunk)  // over it: waits for `written`
+            waited.withLockedValue { $0 = true }
+        }
+        for _ in 0..<3 { _ = await handed.next() }
+        #expect(!waited.withLockedValue { $0 })
+        writer.written(chunk.readableBytes)
+        try await within(.seconds(5)) { try await third.value }
+        let fourth = Task { try await writer.write(chunk) }
+        _ = await handed.next()
+        writer.close()
+        await #expect(throws: CancellationError.self) { try await within(.seconds(5)) { try await fourth.value } }
+        await #expect(throws: CancellationError.self) { try await writer.write(chunk) }
     }
 
     @Test("Pings: every 5 s is fine, faster ones strike, data sent forgives")
