@@ -1,4 +1,5 @@
 import EtcdServer
+import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
@@ -32,15 +33,23 @@ public struct ClientServer: Sendable {
         if config.clientTLS.clientCertAuth {
             credentials.commonName = { certificates.commonName(forPeer: $0.remotePeer) }
         }
-        let services: [any RegistrableRPCService] = [
-            KVService(server: server),
-            WatchService(server: server),
-            LeaseService(server: server, forwarder: LeaderForwarder(logger: logger, tls: config.clientTLS)),
-            ClusterService(server: server),
-            MaintenanceService(server: server),
-            AuthService(server: server),
-        ]
+        let kv = KVService(server: server)
+        let watch = WatchService(server: server)
+        let lease = LeaseService(server: server, forwarder: LeaderForwarder(logger: logger, tls: config.clientTLS))
+        let cluster = ClusterService(server: server)
+        let maintenance = MaintenanceService(server: server)
+        let auth = AuthService(server: server)
+        let services: [any RegistrableRPCService] = [kv, watch, lease, cluster, maintenance, auth]
         let interceptors: [any ServerInterceptor] = [GRPCMetricsInterceptor(), credentials]
+        let grpcServer = GRPCServerKind.fromEnvironment()
+        let leanMethods = LeanRPCMethodTable(services: [kv, watch, lease, cluster, maintenance, auth])
+        var leanConnection = LeanGRPCConnectionHandler.Configuration(
+            maxMessageBytes: Self.maxMessageBytes(maxRequestBytes: config.maxRequestBytes))
+        if config.clientTLS.clientCertAuth {
+            leanConnection.commonName = { address in
+                ClientCertificateRegistry.peerKey(address).flatMap { certificates.commonName(forPeer: $0) }
+            }
+        }
         // Checked (and the files read) before anything listens, so a bad
         // certificate stops the member with etcd's error.
         let clientTLS = try config.listenClientURLs.contains { $0.scheme == "https" } || config.listenMetricsURLs.contains { $0.scheme == "https" }
@@ -58,14 +67,22 @@ public struct ClientServer: Sendable {
             let router = ClientPortRouter(gateway: gateway, server: server, registry: metricsRegistry)
             for url in config.listenClientURLs {
                 let secure = url.scheme == "https"
-                let listener = ClientListenerFactory(
-                    host: Self.bindHost(url), port: url.port, tls: secure ? clientTLS : nil, certificates: certificates,
-                    router: router, logger: logger,
-                    eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
-                let transport = HTTP2ServerTransport.Custom(
-                    listenerFactory: listener, config: Self.transportConfig(maxRequestBytes: config.maxRequestBytes))
-                let grpc = GRPCServer(transport: transport, services: services, interceptors: interceptors)
-                group.addTask { try await grpc.serve() }
+                switch grpcServer {
+                case .lean:
+                    let listener = LeanClientListener(
+                        host: Self.bindHost(url), port: url.port, tls: secure ? clientTLS : nil, certificates: certificates,
+                        router: router, methods: leanMethods, connection: leanConnection, logger: logger)
+                    group.addTask { try await listener.run() }
+                case .grpcSwift:
+                    let listener = ClientListenerFactory(
+                        host: Self.bindHost(url), port: url.port, tls: secure ? clientTLS : nil, certificates: certificates,
+                        router: router, logger: logger,
+                        eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
+                    let transport = HTTP2ServerTransport.Custom(
+                        listenerFactory: listener, config: Self.transportConfig(maxRequestBytes: config.maxRequestBytes))
+                    let grpc = GRPCServer(transport: transport, services: services, interceptors: interceptors)
+                    group.addTask { try await grpc.serve() }
+                }
                 if secure {
                     logger.info(
                         "serving client traffic securely",
@@ -73,11 +90,15 @@ public struct ClientServer: Sendable {
                             "address": "\(url)",
                             "client-cert-auth": "\(config.clientTLS.requiresClientCertificate)",
                             "grpc-gateway": "\(config.enableGRPCGateway)",
+                            "grpc-server": "\(grpcServer.rawValue)",
                         ])
                 } else {
                     logger.info(
                         "serving client traffic insecurely",
-                        metadata: ["address": "\(url)", "grpc-gateway": "\(config.enableGRPCGateway)"])
+                        metadata: [
+                            "address": "\(url)", "grpc-gateway": "\(config.enableGRPCGateway)",
+                            "grpc-server": "\(grpcServer.rawValue)",
+                        ])
                 }
             }
             for url in config.listenMetricsURLs {
@@ -86,6 +107,22 @@ public struct ClientServer: Sendable {
                     router: MetricsPortRouter(server: server, registry: metricsRegistry), logger: logger)
                 group.addTask { try await listener.run() }
             }
+        }
+    }
+
+    /// Which gRPC server answers on the client URLs: our own (`LeanGRPC/`,
+    /// the default) or, with `SWIFT_ETCD_GRPC_SERVER=grpc-swift`, grpc-swift
+    /// 2's `GRPCServer` over the Custom transport, kept for A/B comparisons
+    /// (Docs/architecture.md, "The lean gRPC server").
+    enum GRPCServerKind: String, Sendable {
+        case lean
+        case grpcSwift = "grpc-swift"
+
+        static let variable = "SWIFT_ETCD_GRPC_SERVER"
+        static let `default` = GRPCServerKind.lean
+
+        static func fromEnvironment() -> GRPCServerKind {
+            ProcessInfo.processInfo.environment[variable].flatMap(GRPCServerKind.init(rawValue:)) ?? .default
         }
     }
 

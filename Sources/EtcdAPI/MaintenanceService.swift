@@ -3,11 +3,12 @@ import GRPCCore
 
 /// `etcdserverpb.Maintenance`: status, alarms, defragment, HashKV and
 /// MoveLeader; Hash and Snapshot (which stream etcd's bolt file) answer
-/// UNIMPLEMENTED until the on-disk backend exists.
+/// UNIMPLEMENTED until the on-disk backend exists. Translation shared by
+/// grpc-swift and the lean server (see `KVService`).
 struct MaintenanceService: Etcdserverpb_Maintenance.SimpleServiceProtocol {
     let server: EtcdServer
 
-    func status(request: Etcdserverpb_StatusRequest, context: ServerContext) async throws -> Etcdserverpb_StatusResponse {
+    func status(_ request: Etcdserverpb_StatusRequest) async -> Etcdserverpb_StatusResponse {
         let s = await server.status()
         var response = Etcdserverpb_StatusResponse()
         response.header = .init(s.header)
@@ -23,7 +24,7 @@ struct MaintenanceService: Etcdserverpb_Maintenance.SimpleServiceProtocol {
         return response
     }
 
-    func alarm(request: Etcdserverpb_AlarmRequest, context: ServerContext) async throws -> Etcdserverpb_AlarmResponse {
+    func alarm(_ request: Etcdserverpb_AlarmRequest) async throws(RPCError) -> Etcdserverpb_AlarmResponse {
         let action: EtcdServer.AlarmAction =
             switch request.action {
             case .activate: .activate
@@ -45,21 +46,19 @@ struct MaintenanceService: Etcdserverpb_Maintenance.SimpleServiceProtocol {
         return response
     }
 
-    func defragment(
-        request: Etcdserverpb_DefragmentRequest, context: ServerContext
-    ) async throws -> Etcdserverpb_DefragmentResponse {
+    func defragment(_ request: Etcdserverpb_DefragmentRequest) async throws(RPCError) -> Etcdserverpb_DefragmentResponse {
         try await withEtcdErrors { () async throws(EtcdError) in try await server.authorizeMaintenance() }
         var response = Etcdserverpb_DefragmentResponse()
         response.header = .init(await server.defragment())
         return response
     }
 
-    func hash(request: Etcdserverpb_HashRequest, context: ServerContext) async throws -> Etcdserverpb_HashResponse {
+    func hash(_ request: Etcdserverpb_HashRequest) async throws(RPCError) -> Etcdserverpb_HashResponse {
         try await withEtcdErrors { () async throws(EtcdError) in try await server.authorizeMaintenance() }
         throw RPCError(code: .unimplemented, message: "hash is not implemented yet")
     }
 
-    func hashKV(request: Etcdserverpb_HashKVRequest, context: ServerContext) async throws -> Etcdserverpb_HashKVResponse {
+    func hashKV(_ request: Etcdserverpb_HashKVRequest) async throws(RPCError) -> Etcdserverpb_HashKVResponse {
         let (hash, header) = try await withEtcdErrors { () async throws(EtcdError) in
             try await server.authorizeMaintenance()
             return try await server.hashKV(revision: request.revision)
@@ -71,21 +70,74 @@ struct MaintenanceService: Etcdserverpb_Maintenance.SimpleServiceProtocol {
         return response
     }
 
-    func snapshot(
-        request: Etcdserverpb_SnapshotRequest, response: RPCWriter<Etcdserverpb_SnapshotResponse>,
-        context: ServerContext
-    ) async throws {
+    /// Fails before the first message (no snapshot to stream yet).
+    func snapshot(_ request: Etcdserverpb_SnapshotRequest) async throws(RPCError) {
         try await withEtcdErrors { () async throws(EtcdError) in try await server.authorizeMaintenance() }
         throw RPCError(code: .unimplemented, message: "snapshot is not implemented yet")
     }
 
     /// etcd answers an empty response (not even a header) on success.
-    func moveLeader(
-        request: Etcdserverpb_MoveLeaderRequest, context: ServerContext
-    ) async throws -> Etcdserverpb_MoveLeaderResponse {
+    func moveLeader(_ request: Etcdserverpb_MoveLeaderRequest) async throws(RPCError) -> Etcdserverpb_MoveLeaderResponse {
         try await withEtcdErrors { () async throws(EtcdError) in
             try await server.moveLeader(to: request.targetID)
         }
         return Etcdserverpb_MoveLeaderResponse()
+    }
+
+    // MARK: grpc-swift
+
+    func status(request: Etcdserverpb_StatusRequest, context: ServerContext) async throws -> Etcdserverpb_StatusResponse {
+        await status(request)
+    }
+
+    func alarm(request: Etcdserverpb_AlarmRequest, context: ServerContext) async throws -> Etcdserverpb_AlarmResponse {
+        try await alarm(request)
+    }
+
+    func defragment(
+        request: Etcdserverpb_DefragmentRequest, context: ServerContext
+    ) async throws -> Etcdserverpb_DefragmentResponse {
+        try await defragment(request)
+    }
+
+    func hash(request: Etcdserverpb_HashRequest, context: ServerContext) async throws -> Etcdserverpb_HashResponse {
+        try await hash(request)
+    }
+
+    func hashKV(request: Etcdserverpb_HashKVRequest, context: ServerContext) async throws -> Etcdserverpb_HashKVResponse {
+        try await hashKV(request)
+    }
+
+    func snapshot(
+        request: Etcdserverpb_SnapshotRequest, response: RPCWriter<Etcdserverpb_SnapshotResponse>,
+        context: ServerContext
+    ) async throws {
+        try await snapshot(request)
+    }
+
+    func moveLeader(
+        request: Etcdserverpb_MoveLeaderRequest, context: ServerContext
+    ) async throws -> Etcdserverpb_MoveLeaderResponse {
+        try await moveLeader(request)
+    }
+}
+
+extension MaintenanceService: LeanRPCService {
+    func registerLeanMethods(in table: inout LeanRPCMethodTable) {
+        typealias M = Etcdserverpb_Maintenance.Method
+        table.unary(M.Status.descriptor, status(_:))
+        table.unary(M.Alarm.descriptor, alarm(_:))
+        table.unary(M.Defragment.descriptor, defragment(_:))
+        table.unary(M.Hash.descriptor, hash(_:))
+        table.unary(M.HashKV.descriptor, hashKV(_:))
+        table.unary(M.MoveLeader.descriptor, moveLeader(_:))
+        // Server streaming: one request, then (some day) the snapshot's chunks.
+        table.streaming(M.Snapshot.descriptor) { requests, _ in
+            var iterator = requests.makeAsyncIterator()
+            guard let bytes = try await iterator.next() else {
+                throw RPCError(code: .internalError, message: "Snapshot request must contain exactly one message.")
+            }
+            try await snapshot(try LeanRPCMethodTable.decode(Etcdserverpb_SnapshotRequest.self, bytes))
+        }
     }
 }

@@ -2,6 +2,7 @@ import EtcdServer
 import GRPCCore
 import GRPCProtobuf
 import MVCC
+import NIOCore
 
 /// `etcdserverpb.Watch`: one bidirectional stream carries many watchers.
 /// A receiver task turns client requests into hub calls; a sender task
@@ -9,7 +10,9 @@ import MVCC
 ///
 /// Registered by hand rather than through the generated protocol so that
 /// responses go out as `EncodedWatchResponse`s: the events a revision sends
-/// to many watchers are encoded once and copied into each message.
+/// to many watchers are encoded once and copied into each message. The
+/// request handling (`handle`) and the batch encoding (`messages`) are
+/// shared by the grpc-swift registration and the lean server's.
 struct WatchService: RegistrableRPCService {
     let server: EtcdServer
 
@@ -60,7 +63,7 @@ struct WatchService: RegistrableRPCService {
         await server.closeWatchStream(stream)
     }
 
-    private func handle(_ message: Etcdserverpb_WatchRequest, on stream: WatchStreamID) async {
+    func handle(_ message: Etcdserverpb_WatchRequest, on stream: WatchStreamID) async {
         switch message.requestUnion {
         case .createRequest(let create):
             var filters: WatchFilters = []
@@ -83,6 +86,48 @@ struct WatchService: RegistrableRPCService {
         case nil:
             break
         }
+    }
+}
+
+extension WatchService: LeanRPCService {
+    func registerLeanMethods(in table: inout LeanRPCMethodTable) {
+        table.streaming(Etcdserverpb_Watch.Method.Watch.descriptor) { requests, writer in
+            try await watch(requests: requests, writer: writer)
+        }
+    }
+
+    /// The lean server's Watch. As etcd does, the watch stays open when the
+    /// client half-closes its side (etcd's receive loop ends on EOF, its
+    /// send loop goes on): only cancellation (the client's reset, the
+    /// connection closing, the deadline) or a failed write ends it.
+    func watch(requests: LeanRequestStream, writer: LeanResponseWriter) async throws {
+        let (stream, signal) = await server.openWatchStream()
+        do {
+            try await withThrowingTaskGroup(of: Bool.self) { group in
+                group.addTask {
+                    for try await bytes in requests {
+                        try Task.checkCancellation()
+                        await handle(try LeanRPCMethodTable.decode(Etcdserverpb_WatchRequest.self, bytes), on: stream)
+                    }
+                    return false  // half-closed: the call goes on
+                }
+                group.addTask {
+                    for await _ in signal {
+                        let (responses, header) = await server.drainWatch(stream)
+                        guard !responses.isEmpty else { continue }
+                        // One write (one flush, one DATA frame) per drained batch.
+                        try await writer.write(try EncodedWatchResponse.framed(try Self.messages(responses, header: header)))
+                    }
+                    return true
+                }
+                while let callEnded = try await group.next(), !callEnded {}
+                group.cancelAll()
+            }
+        } catch {
+            await server.closeWatchStream(stream)
+            throw error
+        }
+        await server.closeWatchStream(stream)
     }
 }
 
@@ -131,14 +176,39 @@ struct EncodedWatchResponse: Sendable {
         return try message.serializedBytes()
     }
 
+    /// The encoding of every field but `events`.
+    func headBytes() throws(RPCError) -> [UInt8] {
+        do {
+            return try head.serializedBytes()
+        } catch {
+            throw RPCError(code: .internalError, message: "Can't serialize a watch response.", cause: error)
+        }
+    }
+
+    /// A batch as consecutive gRPC length-prefixed messages, for one write.
+    static func framed(_ messages: [EncodedWatchResponse]) throws(RPCError) -> ByteBuffer {
+        var heads: [[UInt8]] = []
+        heads.reserveCapacity(messages.count)
+        var size = 0
+        for message in messages {
+            let head = try message.headBytes()
+            size += LengthPrefixedMessageDecoder.prefixLength + head.count + message.events.count
+            heads.append(head)
+        }
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(size)
+        for (message, head) in zip(messages, heads) {
+            buffer.writeInteger(UInt8(0))
+            buffer.writeInteger(UInt32(truncatingIfNeeded: head.count + message.events.count))
+            buffer.writeBytes(head)
+            buffer.writeBytes(message.events)
+        }
+        return buffer
+    }
+
     struct Serializer: MessageSerializer {
         func serialize<Bytes: GRPCContiguousBytes>(_ message: EncodedWatchResponse) throws -> Bytes {
-            let head: [UInt8]
-            do {
-                head = try message.head.serializedBytes()
-            } catch {
-                throw RPCError(code: .internalError, message: "Can't serialize a watch response.", cause: error)
-            }
+            let head = try message.headBytes()
             let events = message.events
             var bytes = Bytes(repeating: 0, count: head.count + events.count)
             bytes.withUnsafeMutableBytes { out in

@@ -41,26 +41,38 @@ struct ClientListenerFactory: HTTP2ServerTransport.ListenerFactory {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelInitializer { channel in listenerConfigurator.configure(channel: channel) }
             .bind(host: host, port: port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    if let tls {
-                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
-                        try channel.pipeline.syncOperations.addHandler(ClientCertificateRecorder(registry: certificates))
-                    }
-                }.flatMap {
-                    tls == nil
-                        ? channel.eventLoop.makeSucceededVoidFuture()
-                        : TLSRejectionLogger.install(on: channel, logger: logger)
-                }.flatMapThrowing {
-                    try channel.pipeline.syncOperations.addHandler(
-                        ProtocolSniffer { context in try Self.installHTTP1(after: context, router: router, logger: logger) })
-                }.flatMap {
+                Self.configureConnection(
+                    channel, tls: tls, certificates: certificates, logger: logger,
+                    makeSniffer: { ProtocolSniffer { context in try Self.installHTTP1(after: context, router: router, logger: logger) } }
+                ).flatMap {
                     connectionConfigurator.configure(channel: channel, tls: tls == nil ? .none : .configured(requireALPN: false))
                 }
             }
     }
 
+    /// What every client connection gets first, whichever gRPC server is
+    /// behind: TLS (with the certificate recorder and the rejection log) for
+    /// an `https` URL, then the sniffer that tells HTTP/2 from HTTP/1.1.
+    static func configureConnection(
+        _ channel: any Channel, tls: NIOSSLContext?, certificates: ClientCertificateRegistry, logger: Logger,
+        makeSniffer: @escaping @Sendable () -> ProtocolSniffer
+    ) -> EventLoopFuture<Void> {
+        channel.eventLoop.makeCompletedFuture {
+            if let tls {
+                try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+                try channel.pipeline.syncOperations.addHandler(ClientCertificateRecorder(registry: certificates))
+            }
+        }.flatMap {
+            tls == nil
+                ? channel.eventLoop.makeSucceededVoidFuture()
+                : TLSRejectionLogger.install(on: channel, logger: logger)
+        }.flatMapThrowing {
+            try channel.pipeline.syncOperations.addHandler(makeSniffer())
+        }
+    }
+
     /// The HTTP/1.1 server, between the sniffer and the gRPC handlers.
-    private static func installHTTP1(after context: ChannelHandlerContext, router: any HTTPRouter, logger: Logger) throws {
+    static func installHTTP1(after context: ChannelHandlerContext, router: any HTTPRouter, logger: Logger) throws {
         let pipeline = context.pipeline.syncOperations
         try pipeline.addHandler(HTTPConnectionHandler(router: router, logger: logger), position: .after(context.handler))
         try pipeline.configureHTTPServerPipeline(position: .after(context.handler), withErrorHandling: true)

@@ -60,10 +60,11 @@ final class ServerProcess: @unchecked Sendable {
     let process: Process
     let logURL: URL
 
-    init(executable: String, arguments: [String], logURL: URL) throws {
+    init(executable: String, arguments: [String], logURL: URL, environment: [String: String]? = nil) throws {
         process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if let environment { process.environment = environment }
         FileManager.default.createFile(atPath: logURL.path, contents: nil)
         let log = try FileHandle(forWritingTo: logURL)
         process.standardOutput = log
