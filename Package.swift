@@ -32,6 +32,8 @@ let package = Package(
         .systemLibrary(name: "CLMDB", providers: [.apt(["liblmdb-dev"]), .brew(["lmdb"])]),
         // Write-ahead log, snapshots and the on-disk MVCC backend.
         .target(name: "Storage", dependencies: ["CLMDB"]),
+        // The system libcrypt (libxcrypt), for etcd's bcrypt password hashes.
+        .systemLibrary(name: "CCrypt", providers: [.apt(["libcrypt-dev"])]),
         // Revisioned key-value store, key index, watch hub, lessor.
         .target(name: "MVCC"),
         // The node: drives Raft with storage and transport, applies to MVCC.
@@ -39,6 +41,8 @@ let package = Package(
             name: "EtcdServer",
             dependencies: [
                 "Raft", "Storage", "MVCC",
+                // bcrypt (etcd's password hashes, from restored snapshots).
+                .target(name: "CCrypt", condition: .when(platforms: [.linux])),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 // PBKDF2 for password hashes (Auth/PasswordHash.swift).
