@@ -30,10 +30,14 @@ struct BackupTests {
     static let ports = PortPool()
 
     /// A single member on fresh ports, or on a restored data directory.
-    static func start(_ kind: EtcdNode.Kind, dataDir: URL? = nil, ports: (client: Int, peer: Int)? = nil) throws -> EtcdNode {
+    static func start(
+        _ kind: EtcdNode.Kind, dataDir: URL? = nil, ports: (client: Int, peer: Int)? = nil, user: String? = nil
+    ) throws -> EtcdNode {
         let client = try ports?.client ?? Self.ports.next()
         let peer = try ports?.peer ?? Self.ports.next()
-        return try EtcdNode(kind: kind, clientPort: client, peerPort: peer, dataDir: dataDir)
+        return try EtcdNode(
+            kind: kind, clientPort: client, peerPort: peer, dataDir: dataDir,
+            healthArguments: user.map { ["--user=\($0)"] } ?? [])
     }
 
     /// The same writes on any server: puts, an overwrite, a delete, a
@@ -76,8 +80,8 @@ struct BackupTests {
         return String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
     }
 
-    static func save(_ node: EtcdNode, to file: URL) throws {
-        let r = try node.ctl(["snapshot", "save", file.path])
+    static func save(_ node: EtcdNode, to file: URL, user: String? = nil) throws {
+        let r = try node.ctl(["snapshot", "save", file.path] + (user.map { ["--user=\($0)"] } ?? []))
         guard r.exitCode == 0 else { throw TestFailure("snapshot save failed: \(r.stderr)\nserver log: \(node.log.suffix(2000))") }
     }
 
@@ -217,6 +221,66 @@ struct BackupTests {
         #expect(try restored.ctl(["lease", "list"]).stdout == leases)
         let compacted = try restored.ctl(["get", "a", "--rev=4"])
         #expect(compacted.stderr.contains("required revision has been compacted"), "\(compacted.stderr)")
+    }
+
+    @Test("auth moves with snapshots: etcd 3.4's users log in to swift-etcd with their passwords, and back to etcd")
+    func authMovesWithSnapshots() throws {
+        try requireOracle()
+        let work = try Paths.makeTempDirectory("backup-auth")
+        defer { try? FileManager.default.removeItem(at: work) }
+        let root = "root:rootpw"
+        let reference = try Self.start(.etcd)
+        defer { reference.stop() }
+        for command in [
+            ["user", "add", root], ["role", "add", "root"], ["user", "grant-role", "root", "root"],
+            ["role", "add", "app"], ["role", "grant-permission", "app", "readwrite", "/app/", "--prefix"],
+            ["role", "grant-permission", "app", "read", "/cfg"], ["user", "add", "alice:alicepw"],
+            ["user", "grant-role", "alice", "app"], ["user", "add", "bob", "--no-password"], ["auth", "enable"],
+            ["put", "/app/x", "1", "--user=\(root)"],
+        ] {
+            let r = try reference.ctl(command)
+            #expect(r.exitCode == 0, "\(command): \(r.stderr)")
+        }
+        let etcdFile = work.appendingPathComponent("etcd.db")
+        try Self.save(reference, to: etcdFile, user: root)
+
+        /// What a client sees of auth on `node`.
+        func observe(_ node: EtcdNode) throws -> [String] {
+            try [
+                ["get", "/app/x"], ["get", "/app/x", "--user=alice:alicepw"], ["get", "/app/x", "--user=alice:wrong"],
+                ["put", "/cfg", "v", "--user=alice:alicepw"], ["put", "/app/y", "2", "--user=alice:alicepw"],
+                ["role", "get", "app", "--user=\(root)"], ["user", "get", "alice", "--user=\(root)"],
+                ["user", "list", "--user=\(root)"],
+            ].map { command in
+                let r = try node.ctl(command)
+                // The error line, without the JSON warning line before it.
+                return "\(r.exitCode) \(r.stdout) \(r.stderr.split(separator: "\n").last ?? "")"
+            }
+        }
+        let expected = try observe(reference)
+
+        let swiftDir = try Paths.makeTempDirectory("backup-auth-swift")
+        let swiftPorts = (client: try Self.ports.next(), peer: try Self.ports.next())
+        var r = try Self.swiftEtcd(["snapshot", "restore", etcdFile.path] + Self.restoreFlags(dataDir: swiftDir, peer: swiftPorts.peer))
+        #expect(r.exitCode == 0, "\(r.stderr)")
+        let restored = try Self.start(.swiftEtcd, dataDir: swiftDir, ports: swiftPorts, user: root)
+        defer { restored.stop() }
+        let seen = try observe(restored)
+        for (a, b) in zip(seen, expected) { #expect(a == b) }
+
+        // Back to etcd: the bcrypt hashes went through unchanged.
+        let swiftFile = work.appendingPathComponent("swift-etcd.db")
+        try Self.save(restored, to: swiftFile, user: root)
+        let etcdDir = try Paths.makeTempDirectory("backup-auth-etcd")
+        let etcdPorts = (client: try Self.ports.next(), peer: try Self.ports.next())
+        r = try ChildProcess.run(
+            Paths.etcdctl, ["snapshot", "restore", swiftFile.path] + Self.restoreFlags(dataDir: etcdDir, peer: etcdPorts.peer),
+            environment: ["ETCDCTL_API": "3"])
+        #expect(r.exitCode == 0, "\(r.stderr)")
+        let back = try Self.start(.etcd, dataDir: etcdDir, ports: etcdPorts, user: root)
+        defer { back.stop() }
+        let alice = try back.ctl(["get", "/app/y", "--print-value-only", "--user=alice:alicepw"])
+        #expect(alice.stdout == "2\n", "\(alice.stderr)")
     }
 
     @Test("restore refuses a damaged snapshot, an existing data directory and a foreign member, leaving nothing behind")
