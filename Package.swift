@@ -122,6 +122,9 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "EtcdAPI",
+                // HTTP2PingAnswererTests drives the handler in an EmbeddedChannel.
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),

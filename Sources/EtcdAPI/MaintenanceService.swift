@@ -76,12 +76,23 @@ struct MaintenanceService: Etcdserverpb_Maintenance.SimpleServiceProtocol {
         request: Etcdserverpb_SnapshotRequest, response: RPCWriter<Etcdserverpb_SnapshotResponse>,
         context: ServerContext
     ) async throws {
+        try await snapshot(request) { try await response.write($0) }
+    }
+
+    /// etcd's Snapshot, independent of the gRPC server: the bbolt file in
+    /// 32 KiB messages with `remaining_bytes`, then its SHA-256, each
+    /// handed to `send` (grpc-swift's writer here; any server that can
+    /// write a message can call this). A refusal (auth) or a failure to
+    /// build the file is thrown before the first message, as a status.
+    func snapshot(
+        _ request: Etcdserverpb_SnapshotRequest, send: (Etcdserverpb_SnapshotResponse) async throws -> Void
+    ) async throws {
         let snapshot = try await withEtcdErrors { () async throws(EtcdError) in try await server.snapshot() }
         for try await chunk in snapshot {
             var message = Etcdserverpb_SnapshotResponse()
             message.remainingBytes = chunk.remainingBytes
             message.blob = Data(chunk.blob)
-            try await response.write(message)
+            try await send(message)
         }
     }
 

@@ -52,7 +52,14 @@ struct ClientListenerFactory: HTTP2ServerTransport.ListenerFactory {
                         : TLSRejectionLogger.install(on: channel, logger: logger)
                 }.flatMapThrowing {
                     try channel.pipeline.syncOperations.addHandler(
-                        ProtocolSniffer { context in try Self.installHTTP1(after: context, router: router, logger: logger) })
+                        ProtocolSniffer(
+                            installHTTP2: { context in
+                                // grpc-swift's HTTP/2 handler would count Go
+                                // clients' BDP pings as a flood.
+                                try context.pipeline.syncOperations.addHandler(
+                                    HTTP2PingAnswerer(), position: .after(context.handler))
+                            },
+                            installHTTP1: { context in try Self.installHTTP1(after: context, router: router, logger: logger) }))
                 }.flatMap {
                     connectionConfigurator.configure(channel: channel, tls: tls == nil ? .none : .configured(requireALPN: false))
                 }

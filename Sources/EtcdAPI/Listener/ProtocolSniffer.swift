@@ -10,7 +10,8 @@ import NIOCore
 /// held back. An HTTP/2 client starts with the 24-byte connection preface;
 /// anything else that differs from it is HTTP/1.1. Then:
 /// - HTTP/2: `channelActive` and the held bytes go on to the gRPC handlers
-///   and the sniffer leaves, costing nothing afterwards;
+///   (after what `installHTTP2` adds in front of them) and the sniffer
+///   leaves, costing nothing afterwards;
 /// - HTTP/1.1: `installHTTP1` puts the HTTP/1.1 handlers between the
 ///   sniffer and the gRPC handlers (the last of them terminates inbound
 ///   traffic, so the gRPC handlers never see a byte), then the same replay.
@@ -27,6 +28,7 @@ final class ProtocolSniffer: ChannelInboundHandler, RemovableChannelHandler {
     enum Kind: Sendable, Equatable { case http2, http1 }
 
     private let installHTTP1: (ChannelHandlerContext) throws -> Void
+    private let installHTTP2: (ChannelHandlerContext) throws -> Void
     private let timeout: TimeAmount
     private var buffered: ByteBuffer?
     private var activeHeld = false
@@ -34,10 +36,16 @@ final class ProtocolSniffer: ChannelInboundHandler, RemovableChannelHandler {
     private var decided = false
 
     /// `installHTTP1` adds the HTTP/1.1 handlers right after the sniffer
-    /// (`.after(context.handler)`), synchronously.
-    init(timeout: TimeAmount = .seconds(30), installHTTP1: @escaping (ChannelHandlerContext) throws -> Void) {
+    /// (`.after(context.handler)`), synchronously; `installHTTP2` likewise
+    /// adds what HTTP/2 connections need in front of the gRPC handlers.
+    init(
+        timeout: TimeAmount = .seconds(30),
+        installHTTP2: @escaping (ChannelHandlerContext) throws -> Void = { _ in },
+        installHTTP1: @escaping (ChannelHandlerContext) throws -> Void
+    ) {
         self.timeout = timeout
         self.installHTTP1 = installHTTP1
+        self.installHTTP2 = installHTTP2
     }
 
     /// The protocol `bytes` begin with, or nil while they are a proper
@@ -90,13 +98,11 @@ final class ProtocolSniffer: ChannelInboundHandler, RemovableChannelHandler {
     private func decide(_ kind: Kind, context: ChannelHandlerContext) {
         decided = true
         timer?.cancel()
-        if kind == .http1 {
-            do {
-                try installHTTP1(context)
-            } catch {
-                context.close(promise: nil)
-                return
-            }
+        do {
+            try kind == .http1 ? installHTTP1(context) : installHTTP2(context)
+        } catch {
+            context.close(promise: nil)
+            return
         }
         if activeHeld { context.fireChannelActive() }
         if let bytes = buffered {
