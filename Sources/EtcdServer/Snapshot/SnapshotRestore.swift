@@ -50,19 +50,22 @@ public enum SnapshotRestore {
         let dataDir = config.dataDir.hasSuffix("/") && config.dataDir.count > 1
             ? String(config.dataDir.dropLast()) : config.dataDir
         let fileSystem = POSIXFileSystem()
-        if fileSystem.exists(dataDir) { throw RestoreError("data-dir \"\(dataDir)\" exists") }
+        if fileSystem.exists(dataDir) { throw SnapshotToolError("data-dir \"\(dataDir)\" exists") }
+        guard fileSystem.exists(snapshotPath) else {
+            throw SnapshotToolError("open \(snapshotPath): no such file or directory")
+        }
         let file = try fileSystem.open(snapshotPath, mode: .readOnly)
         defer { file.close() }
         let size = try file.size()
         let hasHash = size % 512 == SHA256.byteCount
-        if !hasHash && !skipHashCheck { throw RestoreError("snapshot missing hash but --skip-hash-check=false") }
+        if !hasHash && !skipHashCheck { throw SnapshotToolError("snapshot missing hash but --skip-hash-check=false") }
         let length = hasHash ? size - SHA256.byteCount : size
         if hasHash && !skipHashCheck { try verifyHash(of: file, length: length) }
         let reader = try BoltReader(file: file, length: length)
 
         let members = config.initialMembers()
         guard let member = members.first(where: { $0.name == config.name }) else {
-            throw RestoreError("couldn't find local name \"\(config.name)\" in the initial cluster configuration")
+            throw SnapshotToolError("couldn't find local name \"\(config.name)\" in the initial cluster configuration")
         }
         let clusterID = ClusterIdentity.clusterID(memberIDs: members.map(\.id))
         let staging = dataDir + ".restoring"
@@ -92,20 +95,20 @@ public enum SnapshotRestore {
     /// initial cluster with exactly its advertised peer URLs.
     static func verifyBootstrap(_ config: ServerConfig) throws {
         guard config.initialCluster.isEmpty || config.initialCluster.contains(where: { $0.name == config.name }) else {
-            throw RestoreError("couldn't find local name \"\(config.name)\" in the initial cluster configuration")
+            throw SnapshotToolError("couldn't find local name \"\(config.name)\" in the initial cluster configuration")
         }
         guard !config.initialCluster.isEmpty else { return }
         let clusterURLs = Set(config.initialCluster.filter { $0.name == config.name }.map(\.peerURL))
         let advertised = Set(config.initialAdvertisePeerURLs.map(\.description))
         let missing = clusterURLs.subtracting(advertised).sorted()
         if !missing.isEmpty {
-            throw RestoreError(
+            throw SnapshotToolError(
                 "--initial-cluster has \(missing.map { config.name + "=" + $0 }.joined(separator: ",")) but missing from --initial-advertise-peer-urls=\(advertised.sorted().joined(separator: ","))"
             )
         }
         let extra = advertised.subtracting(clusterURLs).sorted()
         if !extra.isEmpty {
-            throw RestoreError(
+            throw SnapshotToolError(
                 "--initial-advertise-peer-urls has \(extra.joined(separator: ",")) but missing from --initial-cluster=\(advertised.sorted().map { config.name + "=" + $0 }.joined(separator: ","))"
             )
         }
@@ -127,7 +130,7 @@ public enum SnapshotRestore {
         guard expected == actual else {
             // Go prints byte slices as `[1 2 3]`.
             func go(_ bytes: [UInt8]) -> String { "[" + bytes.map(String.init).joined(separator: " ") + "]" }
-            throw RestoreError("expected sha256 \(go(expected)), got \(go(actual))")
+            throw SnapshotToolError("expected sha256 \(go(expected)), got \(go(actual))")
         }
     }
 
@@ -142,8 +145,9 @@ public enum SnapshotRestore {
     }
 }
 
-/// Why a restore was refused, in etcd's words where etcd has them.
-public struct RestoreError: Error, Sendable, CustomStringConvertible {
+/// Why `snapshot restore` or `snapshot status` refused, in etcd's words
+/// where etcd has them.
+public struct SnapshotToolError: Error, Sendable, CustomStringConvertible {
     public var description: String
     init(_ description: String) { self.description = description }
 }

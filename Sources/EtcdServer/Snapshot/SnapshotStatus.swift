@@ -13,7 +13,9 @@ public struct SnapshotStatus: Sendable, Equatable {
     public var totalSize: Int
 
     public init(path: String) throws {
-        let file = try POSIXFileSystem().open(path, mode: .readOnly)
+        let fileSystem = POSIXFileSystem()
+        guard fileSystem.exists(path) else { throw SnapshotToolError("stat \(path): no such file or directory") }
+        let file = try fileSystem.open(path, mode: .readOnly)
         defer { file.close() }
         let reader = try BoltReader(file: file)
         var crc: UInt32 = 0

@@ -75,7 +75,7 @@ public final class BoltReader {
         guard let root = try bucketRoot(name) else {
             throw BoltError.bucketNotFound(path: path, name: String(decoding: name, as: UTF8.self))
         }
-        var walk = Walk(bucket: name)
+        var walk = Walk()
         _ = try visit(root, depth: 0, walk: &walk) { flags, key, value, page in
             guard flags & BoltLayout.bucketLeafFlag == 0 else {
                 throw BoltError.unsupported(
@@ -111,7 +111,6 @@ public final class BoltReader {
     /// What one walk of a tree remembers: the pages it has seen (a valid
     /// tree references each once) and the last key (keys ascend).
     private struct Walk {
-        var bucket: [UInt8]
         var visited: Set<UInt64> = []
         var lastKey: [UInt8]?
     }
@@ -128,7 +127,7 @@ public final class BoltReader {
 
     /// Visits the root bucket's elements: every one must be a bucket.
     private func forEachBucketHeader(_ body: ([UInt8], TreeRoot) throws(BoltError) -> Bool) throws(BoltError) {
-        var walk = Walk(bucket: [])
+        var walk = Walk()
         do {
             _ = try visit(.page(rootPage), depth: 0, walk: &walk) { flags, key, value, page in
                 guard flags & BoltLayout.bucketLeafFlag != 0, value.count >= BoltLayout.bucketHeaderSize else {
