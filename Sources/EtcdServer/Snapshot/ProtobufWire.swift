@@ -1,3 +1,5 @@
+import Raft
+
 /// The Protocol Buffers wire format, as much as etcd's backend records
 /// need (`mvccpb.KeyValue`, `leasepb.Lease`, `authpb.User`/`Role`,
 /// `etcdserverpb.AlarmMember`): varints and length-delimited fields.
@@ -6,13 +8,17 @@
 /// zero values left out), so what we write is byte-for-byte what etcd
 /// writes for the same record.
 struct ProtobufWriter {
-    private(set) var bytes: [UInt8] = []
+    /// Raft's codec writes the same base-128 varints and length-prefixed
+    /// byte strings the protobuf wire format is made of.
+    private var writer = BinaryWriter()
+
+    var bytes: [UInt8] { writer.bytes }
 
     /// A varint field; left out when zero (proto3).
     mutating func uint64(_ field: Int, _ value: UInt64) {
         guard value != 0 else { return }
         tag(field, wireType: 0)
-        varint(value)
+        writer.write(value)
     }
 
     /// An int64 field (negative numbers take ten bytes, as in Go).
@@ -35,20 +41,10 @@ struct ProtobufWriter {
 
     private mutating func lengthDelimited(_ field: Int, _ value: [UInt8]) {
         tag(field, wireType: 2)
-        varint(UInt64(value.count))
-        bytes.append(contentsOf: value)
+        writer.write(value)
     }
 
-    private mutating func tag(_ field: Int, wireType: UInt64) { varint(UInt64(field) << 3 | wireType) }
-
-    private mutating func varint(_ value: UInt64) {
-        var v = value
-        while v >= 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
-            v >>= 7
-        }
-        bytes.append(UInt8(v))
-    }
+    private mutating func tag(_ field: Int, wireType: UInt64) { writer.write(UInt64(field) << 3 | wireType) }
 }
 
 /// Reads the fields of one message in order; unknown fields are skipped
@@ -56,61 +52,34 @@ struct ProtobufWriter {
 struct ProtobufReader {
     enum Value {
         case varint(UInt64)
-        case bytes(ArraySlice<UInt8>)
+        case bytes([UInt8])
         /// fixed64 and fixed32 fields, which none of our records use.
         case fixed
     }
 
-    private let bytes: [UInt8]
-    private var position: Int
+    private var reader: BinaryReader
 
-    init(_ bytes: [UInt8]) {
-        self.bytes = bytes
-        position = 0
-    }
+    init(_ bytes: [UInt8]) { reader = BinaryReader(bytes) }
 
     /// The next field, or nil at the end of the message.
     mutating func next() throws(ProtobufError) -> (field: Int, value: Value)? {
-        guard position < bytes.count else { return nil }
-        let key = try varint()
-        let field = Int(truncatingIfNeeded: key >> 3)
-        guard field > 0, key >> 3 <= UInt64(Int32.max) else { throw .malformed("field number \(key >> 3)") }
-        switch key & 7 {
-        case 0:
-            return (field, .varint(try varint()))
-        case 1:
-            try skip(8)
-            return (field, .fixed)
-        case 2:
-            let length = try varint()
-            guard length <= UInt64(bytes.count - position) else { throw .malformed("length past the end") }
-            let start = position
-            position += Int(length)
-            return (field, .bytes(bytes[start..<position]))
-        case 5:
-            try skip(4)
-            return (field, .fixed)
-        default:
-            throw .malformed("wire type \(key & 7)")
-        }
-    }
-
-    private mutating func skip(_ n: Int) throws(ProtobufError) {
-        guard bytes.count - position >= n else { throw .malformed("truncated") }
-        position += n
-    }
-
-    private mutating func varint() throws(ProtobufError) -> UInt64 {
-        var value: UInt64 = 0
-        var shift: UInt64 = 0
-        while true {
-            guard position < bytes.count else { throw .malformed("truncated varint") }
-            let byte = bytes[position]
-            position += 1
-            guard shift < 64 else { throw .malformed("varint longer than ten bytes") }
-            value |= UInt64(byte & 0x7F) << shift
-            if byte < 0x80 { return value }
-            shift += 7
+        guard !reader.isAtEnd else { return nil }
+        do {
+            let key = try reader.readUInt64()
+            guard key >> 3 > 0, key >> 3 <= UInt64(Int32.max) else { throw ProtobufError.malformed("field number \(key >> 3)") }
+            let field = Int(key >> 3)
+            switch key & 7 {
+            case 0: return (field, .varint(try reader.readUInt64()))
+            case 1, 5:
+                for _ in 0..<(key & 7 == 1 ? 8 : 4) { _ = try reader.readUInt8() }
+                return (field, .fixed)
+            case 2: return (field, .bytes(try reader.readBytes()))
+            default: throw ProtobufError.malformed("wire type \(key & 7)")
+            }
+        } catch let error as ProtobufError {
+            throw error
+        } catch {
+            throw .malformed("\(error)")
         }
     }
 }
@@ -131,6 +100,6 @@ extension ProtobufReader.Value {
 
     func data() throws(ProtobufError) -> [UInt8] {
         guard case .bytes(let b) = self else { throw .malformed("expected a length-delimited field") }
-        return Array(b)
+        return b
     }
 }
