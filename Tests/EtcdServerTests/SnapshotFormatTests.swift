@@ -28,11 +28,11 @@ import Testing
     /// Records copied from `etcdctl snapshot save` of etcd 3.4.23.
     @Test func recordsEncodeAsEtcdWritesThem() throws {
         let lease: Int64 = 0x0568_a24c_f6ea_bf0a
-        let kv = EtcdKeyValue(key: Self.b("c"), createRevision: 6, modRevision: 6, version: 1, value: Self.b("4"), lease: lease)
-        #expect(kv.encoded() == Self.hex("0a01631006180620012a0134308afeaab7cfc9a8b405"))
-        #expect(try EtcdKeyValue(decoding: kv.encoded()) == kv)
-        let tombstone = EtcdKeyValue(key: Self.b("b"), createRevision: 0, modRevision: 0, version: 0, value: [], lease: 0)
-        #expect(tombstone.encoded() == Self.hex("0a0162"))
+        let kv = KeyValue(key: Self.b("c"), createRevision: 6, modRevision: 6, version: 1, value: Self.b("4"), lease: lease)
+        #expect(kv.protobufEncoded() == Self.hex("0a01631006180620012a0134308afeaab7cfc9a8b405"))
+        #expect(try KeyValue(protobuf: kv.protobufEncoded()) == kv)
+        let tombstone = KeyValue(key: Self.b("b"), createRevision: 0, modRevision: 0, version: 0, value: [], lease: 0)
+        #expect(tombstone.protobufEncoded() == Self.hex("0a0162"))
         #expect(EtcdLease(id: lease, ttl: 100).encoded() == Self.hex("088afeaab7cfc9a8b4051064"))
 
         let alice = Self.hex(
@@ -66,16 +66,16 @@ import Testing
     }
 
     @Test func malformedRecordsAreRefusedNotTrusted() throws {
-        #expect(throws: ProtobufError.self) { try EtcdKeyValue(decoding: [0x0a, 0x05, 0x61]) }  // length past the end
-        #expect(throws: ProtobufError.self) { try EtcdKeyValue(decoding: [0x10]) }  // truncated varint
-        #expect(throws: ProtobufError.self) { try EtcdKeyValue(decoding: [0x0b]) }  // wire type 3 (groups)
-        #expect(throws: ProtobufError.self) { try EtcdKeyValue(decoding: [0x12, 0x01, 0x61]) }  // field 2 as bytes
+        #expect(throws: ProtobufError.self) { try KeyValue(protobuf: [0x0a, 0x05, 0x61]) }  // length past the end
+        #expect(throws: ProtobufError.self) { try KeyValue(protobuf: [0x10]) }  // truncated varint
+        #expect(throws: ProtobufError.self) { try KeyValue(protobuf: [0x0b]) }  // wire type 3 (groups)
+        #expect(throws: ProtobufError.self) { try KeyValue(protobuf: [0x12, 0x01, 0x61]) }  // field 2 as bytes
         #expect(throws: ProtobufError.self) { try EtcdLease(decoding: [UInt8](repeating: 0xff, count: 12) + [1]) }
         // Random bytes: an error or a record, never a crash.
         var random = SeededRandom(seed: 3)
         for _ in 0..<2000 {
             let bytes = (0..<Int.random(in: 0...40, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
-            _ = try? EtcdKeyValue(decoding: bytes)
+            _ = try? KeyValue(protobuf: bytes)
             _ = try? EtcdUser(decoding: bytes)
             _ = try? EtcdRole(decoding: bytes)
         }
@@ -85,10 +85,10 @@ import Testing
         }
         let key = MVCCBackend.revisionKey(main: 5, sub: 0)
         #expect(throws: SnapshotImport.Malformed.self) {
-            try SnapshotImport.storedVersion(key: key, value: EtcdKeyValue(key: [], createRevision: 1, modRevision: 5, version: 1, value: [], lease: 0).encoded())
+            try SnapshotImport.storedVersion(key: key, value: KeyValue(key: [], createRevision: 1, modRevision: 5, version: 1, value: [], lease: 0).protobufEncoded())
         }
         #expect(throws: SnapshotImport.Malformed.self) {
-            try SnapshotImport.storedVersion(key: key, value: EtcdKeyValue(key: Self.b("k"), createRevision: 9, modRevision: 5, version: 1, value: [], lease: 0).encoded())
+            try SnapshotImport.storedVersion(key: key, value: KeyValue(key: Self.b("k"), createRevision: 9, modRevision: 5, version: 1, value: [], lease: 0).protobufEncoded())
         }
     }
 

@@ -1,18 +1,14 @@
+import MVCC
+
 /// The records etcd 3.4 keeps in its bolt buckets, with their protobuf
 /// encodings (`ProtobufWire`): what a snapshot holds and what we must read
 /// from one taken by etcd.
 
-/// `mvccpb.KeyValue`, one version in the `key` bucket. A tombstone is a
-/// record with only the key (etcd's delete writes `KeyValue{Key: key}`).
-struct EtcdKeyValue: Equatable {
-    var key: [UInt8]
-    var createRevision: Int64 = 0
-    var modRevision: Int64 = 0
-    var version: Int64 = 0
-    var value: [UInt8] = []
-    var lease: Int64 = 0
-
-    func encoded() -> [UInt8] {
+/// `mvccpb.KeyValue`, one version in the `key` bucket: MVCC's `KeyValue`
+/// in etcd's encoding. A tombstone is a record with only the key (etcd's
+/// delete writes `KeyValue{Key: key}`).
+extension KeyValue {
+    func protobufEncoded() -> [UInt8] {
         var w = ProtobufWriter()
         w.bytes(1, key)
         w.int64(2, createRevision)
@@ -23,17 +19,8 @@ struct EtcdKeyValue: Equatable {
         return w.bytes
     }
 
-    init(key: [UInt8], createRevision: Int64, modRevision: Int64, version: Int64, value: [UInt8], lease: Int64) {
-        self.key = key
-        self.createRevision = createRevision
-        self.modRevision = modRevision
-        self.version = version
-        self.value = value
-        self.lease = lease
-    }
-
-    init(decoding bytes: [UInt8]) throws(ProtobufError) {
-        key = []
+    init(protobuf bytes: [UInt8]) throws(ProtobufError) {
+        self.init(key: [], createRevision: 0, modRevision: 0, version: 0, value: [])
         var r = ProtobufReader(bytes)
         while let (field, value) = try r.next() {
             switch field {

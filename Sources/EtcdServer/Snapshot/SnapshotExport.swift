@@ -1,3 +1,4 @@
+import MVCC
 import Raft
 import Storage
 
@@ -44,11 +45,11 @@ enum SnapshotExport {
             let version = try MVCCBackend.decodeVersion(key: Array(key), value: Array(value))
             let record =
                 version.isTombstone
-                ? EtcdKeyValue(key: version.key, createRevision: 0, modRevision: 0, version: 0, value: [], lease: 0)
-                : EtcdKeyValue(
+                ? KeyValue(key: version.key, createRevision: 0, modRevision: 0, version: 0, value: [], lease: 0)
+                : KeyValue(
                     key: version.key, createRevision: version.createRevision, modRevision: version.revision.main,
                     version: version.version, value: version.value ?? [], lease: version.lease)
-            try record.encoded().withUnsafeBytes { encoded in try writer.put(key: key, value: encoded) }
+            try record.protobufEncoded().withUnsafeBytes { encoded in try writer.put(key: key, value: encoded) }
             return true
         }
         try writer.endBucket()

@@ -89,9 +89,9 @@ enum SnapshotImport {
         guard let main = Layout.mainRevision(key), main >= 1,
             let sub = MVCCBackend.decodeInt64(Array(key[9..<17])), sub >= 0
         else { throw Malformed(what: "revision key \(hex(key))") }
-        let record: EtcdKeyValue
+        let record: KeyValue
         do {
-            record = try EtcdKeyValue(decoding: value)
+            record = try KeyValue(protobuf: value)
         } catch {
             throw Malformed(what: "mvccpb.KeyValue at revision \(main) (\(error))")
         }
