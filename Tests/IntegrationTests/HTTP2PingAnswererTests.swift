@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import NIOEmbedded
 import Testing
@@ -83,5 +84,50 @@ import Testing
         #expect(passed == bytes && answerer.answered == 0)
         #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
         _ = try channel.finish()
+    }
+
+    /// On a running swift-etcd: 400 pings on one connection (twice what
+    /// swift-nio-http2 alone tolerates in 30 s) are all answered, and the
+    /// server sends no GOAWAY.
+    @Test func aRunningServerAnswersManyPings() throws {
+        let node = try EtcdNode(kind: .swiftEtcd, clientPort: try BackupTests.ports.next(), peerPort: try BackupTests.ports.next())
+        defer { node.stop() }
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #expect(fd >= 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(node.clientPort).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        #expect(connected == 0)
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let pings = 400
+        var out = Self.preface + Self.frame(type: 4, payload: [])
+        for i in 0..<pings { out += Self.frame(type: 6, payload: [0, 0, 0, 0, 0, 0, UInt8(i >> 8), UInt8(i & 0xff)]) }
+        #expect(out.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) } == out.count)
+
+        // Read frames until every ping is answered, a GOAWAY, or a timeout.
+        var received: [UInt8] = []
+        var acks = 0
+        var goAway = false
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        readLoop: for _ in 0..<1000 {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            guard n > 0 else { break }
+            received += buffer[0..<n]
+            while received.count >= 9 {
+                let length = Int(received[0]) << 16 | Int(received[1]) << 8 | Int(received[2])
+                guard received.count >= 9 + length else { break }
+                if received[3] == 6 && received[4] & 1 == 1 { acks += 1 }
+                if received[3] == 7 { goAway = true }
+                received.removeFirst(9 + length)
+            }
+            if acks == pings || goAway { break readLoop }
+        }
+        #expect(acks == pings && !goAway, "\(acks) acks, GOAWAY: \(goAway)")
     }
 }
