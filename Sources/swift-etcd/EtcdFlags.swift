@@ -182,7 +182,12 @@ final class EtcdFlags {
 
     /// Usage text in etcd's shape.
     var usage: String {
-        var lines = ["Usage:", "", "  swift-etcd [flags]", "    Start a swift-etcd server.", "", "Flags:"]
+        var lines = [
+            "Usage:", "", "  swift-etcd [flags]", "    Start a swift-etcd server.", "",
+            "  swift-etcd snapshot restore|status <filename> [options]",
+            "    Restore a data directory from a snapshot, or print a snapshot's status (swift-etcd snapshot --help).", "",
+            "Flags:",
+        ]
         for name in flagSet.order {
             guard let flag = flagSet.flags[name] else { continue }
             lines.append("  --\(name)")
