@@ -34,6 +34,8 @@ let package = Package(
         .systemLibrary(name: "CLMDB", providers: [.apt(["liblmdb-dev"]), .brew(["lmdb"])]),
         // Write-ahead log, snapshots and the on-disk MVCC backend.
         .target(name: "Storage", dependencies: ["CLMDB"]),
+        // The system libcrypt (libxcrypt), for etcd's bcrypt password hashes.
+        .systemLibrary(name: "CCrypt", providers: [.apt(["libcrypt-dev"])]),
         // Revisioned key-value store, key index, watch hub, lessor.
         .target(name: "MVCC"),
         // The node: drives Raft with storage and transport, applies to MVCC.
@@ -41,6 +43,8 @@ let package = Package(
             name: "EtcdServer",
             dependencies: [
                 "Raft", "Storage", "MVCC",
+                // bcrypt (etcd's password hashes, from restored snapshots).
+                .target(name: "CCrypt", condition: .when(platforms: [.linux])),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 // PBKDF2 for password hashes (Auth/PasswordHash.swift).
@@ -136,6 +140,9 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "EtcdAPI",
+                // HTTP2PingAnswererTests drives the handler in an EmbeddedChannel.
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),

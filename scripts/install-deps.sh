@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages SwiftEtcd builds and tests with: etcd 3.4 and
 # etcdctl (the reference oracle), the C libraries gRPC's transport links,
-# LMDB for the storage backend, protoc for regenerating code, and openssl
+# LMDB for the storage backend, libcrypt (bcrypt hashes of users restored
+# from etcd snapshots), protoc for regenerating code, and openssl
 # (the TLS tests make their certificates with it), curl (the gateway tests).
 set -euo pipefail
-pkgs=(etcd-server etcd-client libnghttp2-dev zlib1g-dev liblmdb-dev protobuf-compiler openssl curl)
+pkgs=(etcd-server etcd-client libnghttp2-dev zlib1g-dev liblmdb-dev libcrypt-dev protobuf-compiler openssl curl)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -1,10 +1,11 @@
 import EtcdServer
+import Foundation
 import GRPCCore
 
-/// `etcdserverpb.Maintenance`: status, alarms, defragment, HashKV and
-/// MoveLeader; Hash and Snapshot (which stream etcd's bolt file) answer
-/// UNIMPLEMENTED until the on-disk backend exists. Translation shared by
-/// grpc-swift and the lean server (see `KVService`).
+/// `etcdserverpb.Maintenance`: status, alarms, defragment, HashKV,
+/// MoveLeader and Snapshot (etcd's bolt file, streamed); Hash answers
+/// UNIMPLEMENTED. Translation shared by grpc-swift and the lean server
+/// (see `KVService`).
 struct MaintenanceService: Etcdserverpb_Maintenance.SimpleServiceProtocol {
     let server: EtcdServer
 
@@ -70,10 +71,21 @@ struct MaintenanceService: Etcdserverpb_Maintenance.SimpleServiceProtocol {
         return response
     }
 
-    /// Fails before the first message (no snapshot to stream yet).
-    func snapshot(_ request: Etcdserverpb_SnapshotRequest) async throws(RPCError) {
-        try await withEtcdErrors { () async throws(EtcdError) in try await server.authorizeMaintenance() }
-        throw RPCError(code: .unimplemented, message: "snapshot is not implemented yet")
+    /// etcd's Snapshot, independent of the gRPC server: the bbolt file in
+    /// 32 KiB messages with `remaining_bytes`, then its SHA-256, each
+    /// handed to `send` (grpc-swift's writer here; any server that can
+    /// write a message can call this). A refusal (auth) or a failure to
+    /// build the file is thrown before the first message, as a status.
+    func snapshot(
+        _ request: Etcdserverpb_SnapshotRequest, send: (Etcdserverpb_SnapshotResponse) async throws -> Void
+    ) async throws {
+        let snapshot = try await withEtcdErrors { () async throws(EtcdError) in try await server.snapshot() }
+        for try await chunk in snapshot {
+            var message = Etcdserverpb_SnapshotResponse()
+            message.remainingBytes = chunk.remainingBytes
+            message.blob = Data(chunk.blob)
+            try await send(message)
+        }
     }
 
     /// etcd answers an empty response (not even a header) on success.
@@ -112,7 +124,7 @@ struct MaintenanceService: Etcdserverpb_Maintenance.SimpleServiceProtocol {
         request: Etcdserverpb_SnapshotRequest, response: RPCWriter<Etcdserverpb_SnapshotResponse>,
         context: ServerContext
     ) async throws {
-        try await snapshot(request)
+        try await snapshot(request) { try await response.write($0) }
     }
 
     func moveLeader(
@@ -131,13 +143,15 @@ extension MaintenanceService: LeanRPCService {
         table.unary(M.Hash.descriptor, hash(_:))
         table.unary(M.HashKV.descriptor, hashKV(_:))
         table.unary(M.MoveLeader.descriptor, moveLeader(_:))
-        // Server streaming: one request, then (some day) the snapshot's chunks.
-        table.streaming(M.Snapshot.descriptor) { requests, _ in
+        // Server streaming: one request, then the snapshot's chunks.
+        table.streaming(M.Snapshot.descriptor) { requests, writer in
             var iterator = requests.makeAsyncIterator()
             guard let bytes = try await iterator.next() else {
                 throw RPCError(code: .internalError, message: "Snapshot request must contain exactly one message.")
             }
-            try await snapshot(try LeanRPCMethodTable.decode(Etcdserverpb_SnapshotRequest.self, bytes))
+            try await snapshot(try LeanRPCMethodTable.decode(Etcdserverpb_SnapshotRequest.self, bytes)) {
+                try await writer.write(try LeanRPCMethodTable.encode($0))
+            }
         }
     }
 }

@@ -58,6 +58,9 @@ public actor EtcdServer {
 
     /// The etcd API version this server speaks and reports in Status.
     public static let apiVersion = "3.4.23"
+    /// The cluster version etcd 3.4 members agree on (`/version`'s
+    /// `etcdcluster`, the `cluster` bucket of a snapshot).
+    public static let clusterVersion = "3.4.0"
 
     /// A member that keeps everything in memory (tests; nothing survives).
     public init(config: ServerConfig, logger: Logger) {

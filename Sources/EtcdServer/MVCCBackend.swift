@@ -312,7 +312,7 @@ final class MVCCBackend: @unchecked Sendable {
 
     // MARK: Encoding
 
-    private static func writeClusterState(_ tx: inout WriteTransaction, members: [Member], alarms: [AlarmMember]) throws {
+    static func writeClusterState(_ tx: inout WriteTransaction, members: [Member], alarms: [AlarmMember]) throws {
         _ = try tx.deleteRange(in: Buckets.members, from: [], to: nil)
         for member in members {
             var w = BinaryWriter()

@@ -27,17 +27,17 @@ final class EtcdFlags {
             return nil
         }
         flagSet.add("listen-client-urls", usage: "List of URLs to listen on for client traffic.") { [unowned self] v in
-            parseURLs(v).map { config.listenClientURLs = $0 }.error
+            Self.parseURLs(v).map { config.listenClientURLs = $0 }.error
         }
         flagSet.add("advertise-client-urls", usage: "List of this member's client URLs to advertise to the public.") {
             [unowned self] v in
-            parseURLs(v).map { config.advertiseClientURLs = $0 }.error
+            Self.parseURLs(v).map { config.advertiseClientURLs = $0 }.error
         }
         flagSet.add(
             "listen-metrics-urls",
             usage: "List of URLs to listen on for the metrics and health endpoints."
         ) { [unowned self] v in
-            parseURLs(v).map { config.listenMetricsURLs = $0 }.error
+            Self.parseURLs(v).map { config.listenMetricsURLs = $0 }.error
         }
         flagSet.add(
             "enable-grpc-gateway", usage: "Enable GRPC gateway.", isBool: true
@@ -47,23 +47,15 @@ final class EtcdFlags {
             return nil
         }
         flagSet.add("listen-peer-urls", usage: "List of URLs to listen on for peer traffic.") { [unowned self] v in
-            parseURLs(v).map { config.listenPeerURLs = $0 }.error
+            Self.parseURLs(v).map { config.listenPeerURLs = $0 }.error
         }
         flagSet.add(
             "initial-advertise-peer-urls", usage: "List of this member's peer URLs to advertise to the rest of the cluster."
         ) { [unowned self] v in
-            parseURLs(v).map { config.initialAdvertisePeerURLs = $0 }.error
+            Self.parseURLs(v).map { config.initialAdvertisePeerURLs = $0 }.error
         }
         flagSet.add("initial-cluster", usage: "Initial cluster configuration for bootstrapping.") { [unowned self] v in
-            var members: [(name: String, peerURL: String)] = []
-            for part in v.split(separator: ",", omittingEmptySubsequences: true) {
-                let pieces = part.split(separator: "=", maxSplits: 1)
-                guard pieces.count == 2 else { return "missing '=' in \(part)" }
-                if case .failure(let e) = EndpointURL.parse(String(pieces[1])) { return e.description }
-                members.append((String(pieces[0]), String(pieces[1])))
-            }
-            config.initialCluster = members
-            return nil
+            Self.parseInitialCluster(v).map { config.initialCluster = $0 }.error
         }
         flagSet.add("initial-cluster-state", usage: "Initial cluster state ('new' or 'existing').") { [unowned self] v in
             guard let state = ServerConfig.ClusterState(rawValue: v) else {
@@ -165,7 +157,19 @@ final class EtcdFlags {
         }
     }
 
-    private func parseURLs(_ text: String) -> Result<[EndpointURL], URLParseError> {
+    /// `name=url,...` as etcd's `--initial-cluster` takes it.
+    static func parseInitialCluster(_ text: String) -> Result<[(name: String, peerURL: String)], URLParseError> {
+        var members: [(name: String, peerURL: String)] = []
+        for part in text.split(separator: ",", omittingEmptySubsequences: true) {
+            let pieces = part.split(separator: "=", maxSplits: 1)
+            guard pieces.count == 2 else { return .failure(URLParseError("missing '=' in \(part)")) }
+            if case .failure(let e) = EndpointURL.parse(String(pieces[1])) { return .failure(e) }
+            members.append((String(pieces[0]), String(pieces[1])))
+        }
+        return .success(members)
+    }
+
+    static func parseURLs(_ text: String) -> Result<[EndpointURL], URLParseError> {
         var urls: [EndpointURL] = []
         for part in text.split(separator: ",", omittingEmptySubsequences: true) {
             switch EndpointURL.parse(String(part)) {
@@ -178,7 +182,12 @@ final class EtcdFlags {
 
     /// Usage text in etcd's shape.
     var usage: String {
-        var lines = ["Usage:", "", "  swift-etcd [flags]", "    Start a swift-etcd server.", "", "Flags:"]
+        var lines = [
+            "Usage:", "", "  swift-etcd [flags]", "    Start a swift-etcd server.", "",
+            "  swift-etcd snapshot restore|status <filename> [options]",
+            "    Restore a data directory from a snapshot, or print a snapshot's status (swift-etcd snapshot --help).", "",
+            "Flags:",
+        ]
         for name in flagSet.order {
             guard let flag = flagSet.flags[name] else { continue }
             lines.append("  --\(name)")

@@ -5,7 +5,12 @@ import Foundation
 import Logging
 import Prometheus
 
-/// swift-etcd: parse etcd's flags, set up logging, start the member.
+/// swift-etcd: parse etcd's flags, set up logging, start the member; or,
+/// as `swift-etcd snapshot restore|status`, etcd's offline snapshot tools.
+if CommandLine.arguments.count > 1 && CommandLine.arguments[1] == "snapshot" {
+    exit(SnapshotCommand.run(Array(CommandLine.arguments.dropFirst(2))))
+}
+
 let flags = EtcdFlags()
 let warnings: [String]
 do {

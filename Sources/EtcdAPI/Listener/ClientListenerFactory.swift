@@ -43,7 +43,16 @@ struct ClientListenerFactory: HTTP2ServerTransport.ListenerFactory {
             .bind(host: host, port: port) { channel in
                 Self.configureConnection(
                     channel, tls: tls, certificates: certificates, logger: logger,
-                    makeSniffer: { ProtocolSniffer { context in try Self.installHTTP1(after: context, router: router, logger: logger) } }
+                    makeSniffer: {
+                        ProtocolSniffer(
+                            installHTTP2: { context in
+                                // grpc-swift's HTTP/2 handler would count Go
+                                // clients' BDP pings as a flood.
+                                try context.pipeline.syncOperations.addHandler(
+                                    HTTP2PingAnswerer(), position: .after(context.handler))
+                            },
+                            installHTTP1: { context in try Self.installHTTP1(after: context, router: router, logger: logger) })
+                    }
                 ).flatMap {
                     connectionConfigurator.configure(channel: channel, tls: tls == nil ? .none : .configured(requireALPN: false))
                 }

@@ -9,10 +9,13 @@ import _CryptoExtras
 /// costs an attacker the same work per guess as the server spends per login.
 ///
 /// The parameters travel with the hash, so the cost can be raised later
-/// without invalidating stored users.
+/// without invalidating stored users. Users restored from an etcd snapshot
+/// keep etcd's bcrypt hash (`.bcrypt`: `rounds` is the cost, `digest` the
+/// whole hash text, no separate salt), checked by `BCrypt`.
 struct PasswordHash: Sendable, Hashable {
     enum Algorithm: UInt8, Sendable {
         case pbkdf2SHA256 = 1
+        case bcrypt = 2
     }
 
     var algorithm: Algorithm
@@ -47,6 +50,7 @@ struct PasswordHash: Sendable, Hashable {
 
     /// Whether `password` is the one hashed, comparing in constant time.
     func matches(_ password: String) -> Bool {
+        if algorithm == .bcrypt { return BCrypt.matches(password, hash: digest) }
         guard let candidate = try? Self.derive(password: password, salt: salt, rounds: rounds),
             candidate.count == digest.count
         else { return false }
@@ -76,12 +80,17 @@ extension PasswordHash {
             throw .invalidValue("password hash algorithm")
         }
         let rounds = try r.readUInt64()
-        guard rounds >= UInt64(Self.minimumRounds), rounds <= UInt64(Self.maximumRounds) else {
-            throw .invalidValue("password hash rounds \(rounds)")
-        }
+        let allowed =
+            algorithm == .bcrypt
+            ? UInt64(BCrypt.costs.lowerBound)...UInt64(BCrypt.costs.upperBound)
+            : UInt64(Self.minimumRounds)...UInt64(Self.maximumRounds)
+        guard allowed.contains(rounds) else { throw .invalidValue("password hash rounds \(rounds)") }
         self.algorithm = algorithm
         self.rounds = Int(rounds)
         self.salt = try r.readBytes()
         self.digest = try r.readBytes()
+        if algorithm == .bcrypt && BCrypt.cost(of: digest) != Int(rounds) {
+            throw .invalidValue("bcrypt hash")
+        }
     }
 }

@@ -5,11 +5,8 @@ import NIOCore
 /// what the server supports (`etcdserver` is the server, `etcdcluster`
 /// the version the whole cluster agreed on, at minor precision).
 struct VersionEndpoint: HTTPEndpoint {
-    /// etcd 3.4 members agree on cluster version 3.4.0.
-    static let clusterVersion = "3.4.0"
-
     static var body: String {
-        "{\"etcdserver\":\"\(EtcdServer.apiVersion)\",\"etcdcluster\":\"\(clusterVersion)\"}"
+        "{\"etcdserver\":\"\(EtcdServer.apiVersion)\",\"etcdcluster\":\"\(EtcdServer.clusterVersion)\"}"
     }
 
     func respond(to request: HTTPRequest, body: HTTPRequestBody, responder: HTTPResponder) async {

@@ -1,0 +1,133 @@
+import Foundation
+import NIOCore
+import NIOEmbedded
+import Testing
+
+@testable import EtcdAPI
+
+/// The handler that answers clients' PINGs in front of grpc-swift's HTTP/2
+/// handler: every ping is answered once with its payload and removed from
+/// the byte stream, however the bytes are split into reads; every other
+/// byte reaches the HTTP/2 handler unchanged and in order.
+@Suite struct HTTP2PingAnswererTests {
+    static let preface = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
+
+    static func frame(type: UInt8, flags: UInt8 = 0, stream: UInt32 = 0, payload: [UInt8]) -> [UInt8] {
+        let n = payload.count
+        return [UInt8(n >> 16 & 0xff), UInt8(n >> 8 & 0xff), UInt8(n & 0xff), type, flags]
+            + [UInt8(stream >> 24 & 0xff), UInt8(stream >> 16 & 0xff), UInt8(stream >> 8 & 0xff), UInt8(stream & 0xff)]
+            + payload
+    }
+
+    static func ping(_ tag: UInt8, ack: Bool = false) -> [UInt8] {
+        frame(type: 6, flags: ack ? 1 : 0, payload: [2, 4, 16, 16, 9, 14, 7, tag])
+    }
+
+    /// Feeds `bytes` in reads of the given sizes (cycled); returns what the
+    /// next handler read and what was written back.
+    static func run(_ bytes: [UInt8], readSizes: [Int]) throws -> (passed: [UInt8], written: [UInt8], answered: Int) {
+        let answerer = HTTP2PingAnswerer()
+        let channel = EmbeddedChannel(handler: answerer)
+        var offset = 0
+        var i = 0
+        while offset < bytes.count {
+            let n = min(readSizes[i % readSizes.count], bytes.count - offset)
+            try channel.writeInbound(ByteBuffer(bytes: bytes[offset..<offset + n]))
+            offset += n
+            i += 1
+        }
+        var passed: [UInt8] = []
+        while let buffer = try channel.readInbound(as: ByteBuffer.self) { passed += Array(buffer.readableBytesView) }
+        var written: [UInt8] = []
+        while let buffer = try channel.readOutbound(as: ByteBuffer.self) { written += Array(buffer.readableBytesView) }
+        _ = try channel.finish()
+        return (passed, written, answerer.answered)
+    }
+
+    @Test(arguments: [[100_000], [1], [5, 17, 3], [9], [8, 9, 10]])
+    func pingsAreAnsweredAndRemovedWhateverTheReads(readSizes: [Int]) throws {
+        let settings = Self.frame(type: 4, payload: [0, 4, 0, 0, 255, 255])
+        let data = Self.frame(type: 0, stream: 1, payload: Array(repeating: 0x06, count: 300))  // looks like pings inside
+        let headers = Self.frame(type: 1, flags: 4, stream: 3, payload: [0x82, 0x86])
+        let ack = Self.ping(9, ack: true)  // an answer to the server's ping: not ours
+        let onStream = Self.frame(type: 6, stream: 1, payload: Array(repeating: 1, count: 8))  // malformed: not ours
+        let long = Self.frame(type: 6, payload: Array(repeating: 2, count: 9))  // malformed: not ours
+        let input =
+            Self.preface + settings + Self.ping(1) + data + Self.ping(2) + Self.ping(3) + headers + ack + onStream
+            + long + Self.ping(4)
+        let (passed, written, answered) = try Self.run(input, readSizes: readSizes)
+        #expect(passed == Self.preface + settings + data + headers + ack + onStream + long)
+        #expect(answered == 4)
+        #expect(written == [1, 2, 3, 4].flatMap { Self.ping($0, ack: true) })
+    }
+
+    @Test func aReadWithoutPingsGoesOnWhole() throws {
+        let channel = EmbeddedChannel(handler: HTTP2PingAnswerer())
+        let bytes = Self.preface + Self.frame(type: 0, stream: 1, payload: Array(repeating: 7, count: 1000))
+        try channel.writeInbound(ByteBuffer(bytes: bytes))
+        let first = try channel.readInbound(as: ByteBuffer.self)
+        #expect(first.map { Array($0.readableBytesView) } == bytes)
+        #expect(try channel.readInbound(as: ByteBuffer.self) == nil)
+        _ = try channel.finish()
+    }
+
+    /// A client that pings without reading the answers: once the channel is
+    /// not writable its pings go on to the HTTP/2 handler and its limits.
+    @Test func pingsPassWhileTheChannelIsNotWritable() throws {
+        let answerer = HTTP2PingAnswerer()
+        let channel = EmbeddedChannel(handler: answerer)
+        channel.isWritable = false
+        let bytes = Self.preface + Self.ping(1) + Self.ping(2)
+        try channel.writeInbound(ByteBuffer(bytes: bytes))
+        var passed: [UInt8] = []
+        while let buffer = try channel.readInbound(as: ByteBuffer.self) { passed += Array(buffer.readableBytesView) }
+        #expect(passed == bytes && answerer.answered == 0)
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
+        _ = try channel.finish()
+    }
+
+    /// On a running swift-etcd: 400 pings on one connection (twice what
+    /// swift-nio-http2 alone tolerates in 30 s) are all answered, and the
+    /// server sends no GOAWAY.
+    @Test func aRunningServerAnswersManyPings() throws {
+        let node = try EtcdNode(kind: .swiftEtcd, clientPort: try BackupTests.ports.next(), peerPort: try BackupTests.ports.next())
+        defer { node.stop() }
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #expect(fd >= 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(node.clientPort).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        #expect(connected == 0)
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let pings = 400
+        var out = Self.preface + Self.frame(type: 4, payload: [])
+        for i in 0..<pings { out += Self.frame(type: 6, payload: [0, 0, 0, 0, 0, 0, UInt8(i >> 8), UInt8(i & 0xff)]) }
+        #expect(out.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) } == out.count)
+
+        // Read frames until every ping is answered, a GOAWAY, or a timeout.
+        var received: [UInt8] = []
+        var acks = 0
+        var goAway = false
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        readLoop: for _ in 0..<1000 {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            guard n > 0 else { break }
+            received += buffer[0..<n]
+            while received.count >= 9 {
+                let length = Int(received[0]) << 16 | Int(received[1]) << 8 | Int(received[2])
+                guard received.count >= 9 + length else { break }
+                if received[3] == 6 && received[4] & 1 == 1 { acks += 1 }
+                if received[3] == 7 { goAway = true }
+                received.removeFirst(9 + length)
+            }
+            if acks == pings || goAway { break readLoop }
+        }
+        #expect(acks == pings && !goAway, "\(acks) acks, GOAWAY: \(goAway)")
+    }
+}
