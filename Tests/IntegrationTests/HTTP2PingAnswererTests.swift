@@ -86,48 +86,75 @@ import Testing
         _ = try channel.finish()
     }
 
-    /// On a running swift-etcd: 400 pings on one connection (twice what
+    /// swift-etcd on grpc-swift (`SWIFT_ETCD_GRPC_SERVER=grpc-swift`), where
+    /// this answerer sits: 400 pings on one connection (twice what
     /// swift-nio-http2 alone tolerates in 30 s) are all answered, and the
     /// server sends no GOAWAY.
-    @Test func aRunningServerAnswersManyPings() throws {
-        let node = try EtcdNode(kind: .swiftEtcd, clientPort: try BackupTests.ports.next(), peerPort: try BackupTests.ports.next())
+    @Test func grpcSwiftAnswersManyPings() throws {
+        let node = try EtcdNode(
+            kind: .swiftEtcd, clientPort: try BackupTests.ports.next(), peerPort: try BackupTests.ports.next(),
+            environment: ["SWIFT_ETCD_GRPC_SERVER": "grpc-swift"])
         defer { node.stop() }
+        let (acks, goAway) = try Self.flood(port: node.clientPort, pings: 400)
+        #expect(acks == 400 && goAway == nil, "\(acks) acks, GOAWAY: \(goAway.map { "\($0)" } ?? "none")")
+    }
+
+    /// The default (lean) server enforces gRPC's ping policy as etcd's Go
+    /// server does: pings closer than 5 s apart with no data sent in between
+    /// earn strikes, and the third strike gets GOAWAY ENHANCE_YOUR_CALM
+    /// "too_many_pings" long before 400 pings are answered.
+    @Test(arguments: [EtcdNode.Kind.etcd, .swiftEtcd])
+    func aPingFloodIsRefusedAsByEtcd(kind: EtcdNode.Kind) throws {
+        let node = try EtcdNode(kind: kind, clientPort: try BackupTests.ports.next(), peerPort: try BackupTests.ports.next())
+        defer { node.stop() }
+        let (acks, goAway) = try Self.flood(port: node.clientPort, pings: 400)
+        #expect(acks < 10, "\(kind.rawValue): \(acks) acks")
+        #expect(goAway?.code == 11 && goAway?.debug == "too_many_pings", "\(kind.rawValue): \(goAway.map { "\($0)" } ?? "no GOAWAY")")
+    }
+
+    /// Sends the preface, SETTINGS and `pings` PINGs on a fresh connection,
+    /// then reads frames until every ping is answered, a GOAWAY arrives, the
+    /// connection closes or 5 s pass without a byte.
+    static func flood(port: Int, pings: Int) throws -> (acks: Int, goAway: (code: Int, debug: String)?) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        #expect(fd >= 0)
+        guard fd >= 0 else { throw TestFailure("socket() failed") }
         defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = UInt16(node.clientPort).bigEndian
+        address.sin_port = UInt16(port).bigEndian
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        #expect(connected == 0)
+        guard connected == 0 else { throw TestFailure("cannot connect to 127.0.0.1:\(port)") }
         var timeout = timeval(tv_sec: 5, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        let pings = 400
-        var out = Self.preface + Self.frame(type: 4, payload: [])
-        for i in 0..<pings { out += Self.frame(type: 6, payload: [0, 0, 0, 0, 0, 0, UInt8(i >> 8), UInt8(i & 0xff)]) }
-        #expect(out.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) } == out.count)
+        var out = preface + frame(type: 4, payload: [])
+        for i in 0..<pings { out += frame(type: 6, payload: [0, 0, 0, 0, 0, 0, UInt8(i >> 8), UInt8(i & 0xff)]) }
+        // A server that closes early may reset the rest of the send.
+        _ = out.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
 
-        // Read frames until every ping is answered, a GOAWAY, or a timeout.
         var received: [UInt8] = []
         var acks = 0
-        var goAway = false
+        var goAway: (code: Int, debug: String)?
         var buffer = [UInt8](repeating: 0, count: 65536)
-        readLoop: for _ in 0..<1000 {
+        for _ in 0..<1000 {
             let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             guard n > 0 else { break }
             received += buffer[0..<n]
             while received.count >= 9 {
                 let length = Int(received[0]) << 16 | Int(received[1]) << 8 | Int(received[2])
                 guard received.count >= 9 + length else { break }
+                let payload = Array(received[9..<(9 + length)])
                 if received[3] == 6 && received[4] & 1 == 1 { acks += 1 }
-                if received[3] == 7 { goAway = true }
+                if received[3] == 7 && payload.count >= 8 {
+                    let code = payload[4..<8].reduce(0) { $0 << 8 | Int($1) }
+                    goAway = (code, String(decoding: payload[8...], as: UTF8.self))
+                }
                 received.removeFirst(9 + length)
             }
-            if acks == pings || goAway { break readLoop }
+            if acks == pings || goAway != nil { break }
         }
-        #expect(acks == pings && !goAway, "\(acks) acks, GOAWAY: \(goAway)")
+        return (acks, goAway)
     }
 }

@@ -20,7 +20,7 @@ final class EtcdNode: @unchecked Sendable {
     /// Starts a node; with `dataDir`, on that existing directory (a restart).
     init(
         kind: Kind, clientPort: Int, peerPort: Int, name: String = "n1", dataDir existing: URL? = nil,
-        arguments: [String] = [], healthArguments: [String] = []
+        arguments: [String] = [], healthArguments: [String] = [], environment extraEnvironment: [String: String] = [:]
     ) throws {
         self.healthArguments = healthArguments
         self.kind = kind
@@ -45,7 +45,9 @@ final class EtcdNode: @unchecked Sendable {
                 "--initial-cluster", "\(name)=\(peer)", "--initial-cluster-state", "new",
                 "--initial-cluster-token", "oracle-token",
             ] + arguments + (kind == .swiftEtcd ? Self.extraArguments : []),
-            logURL: dataDir.appendingPathComponent("server.log"))
+            logURL: dataDir.appendingPathComponent("server.log"),
+            environment: extraEnvironment.isEmpty
+                ? nil : ProcessInfo.processInfo.environment.merging(extraEnvironment) { $1 })
         try waitUntilServing()
     }
 
