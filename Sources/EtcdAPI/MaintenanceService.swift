@@ -2,9 +2,8 @@ import EtcdServer
 import Foundation
 import GRPCCore
 
-/// `etcdserverpb.Maintenance`: status, alarms, defragment, HashKV,
-/// MoveLeader and Snapshot (etcd's bolt file, streamed); Hash answers
-/// UNIMPLEMENTED. Translation shared by grpc-swift and the lean server
+/// `etcdserverpb.Maintenance`: status, alarms, defragment, Hash, HashKV,
+/// MoveLeader and Snapshot (etcd's bolt file, streamed). Translation shared by grpc-swift and the lean server
 /// (see `KVService`).
 struct MaintenanceService: Etcdserverpb_Maintenance.SimpleServiceProtocol {
     let server: EtcdServer
@@ -55,8 +54,14 @@ struct MaintenanceService: Etcdserverpb_Maintenance.SimpleServiceProtocol {
     }
 
     func hash(_ request: Etcdserverpb_HashRequest) async throws(RPCError) -> Etcdserverpb_HashResponse {
-        try await withEtcdErrors { () async throws(EtcdError) in try await server.authorizeMaintenance() }
-        throw RPCError(code: .unimplemented, message: "hash is not implemented yet")
+        let (hash, header) = try await withEtcdErrors { () async throws(EtcdError) in
+            try await server.authorizeMaintenance()
+            return try await server.hash()
+        }
+        var response = Etcdserverpb_HashResponse()
+        response.header = .init(header)
+        response.hash = hash
+        return response
     }
 
     func hashKV(_ request: Etcdserverpb_HashKVRequest) async throws(RPCError) -> Etcdserverpb_HashKVResponse {

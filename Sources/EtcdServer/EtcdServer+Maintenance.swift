@@ -1,5 +1,6 @@
 import MVCC
 import Raft
+import Storage
 
 /// Maintenance operations: leadership transfer, consistency hashes,
 /// defragmentation.
@@ -44,6 +45,48 @@ extension EtcdServer {
         } catch {
             throw EtcdError(error)
         }
+    }
+
+    /// etcd's `Maintenance.Hash`: a CRC-32C of everything the backend holds —
+    /// each bucket's name, then its keys and values in order, buckets in
+    /// name order — leaving out the applied index (`meta/consistent_index`),
+    /// which each member advances on its own. Applied writes are committed
+    /// first (etcd forces its batch too), so members that applied the same
+    /// entries answer the same hash. The values differ from etcd's: the
+    /// buckets hold our records, not bbolt's.
+    ///
+    /// The whole file is read, so this runs on a thread of its own while
+    /// the actor goes on serving. The revision is the one the backend held.
+    public func hash() async throws(EtcdError) -> (hash: UInt32, header: ResponseHeader) {
+        guard let backend else { throw .unimplemented("hash needs the on-disk backend") }
+        commitBackend()
+        let revision = stateMachine.store.currentRevision
+        let storage = backend.storage
+        do {
+            let hash = try await Self.hasher.run { try Self.hashBackend(storage) }
+            return (hash, header(revision: revision))
+        } catch {
+            throw .untranslated("\(error)")
+        }
+    }
+
+    private static let hasher = BlockingRunner(label: "swift-etcd.hash")
+
+    static func hashBackend(_ storage: Backend) throws -> UInt32 {
+        let ignored = (bucket: MVCCBackend.Buckets.meta, key: MVCCBackend.MetaKey.consistentIndex)
+        var crc: UInt32 = 0
+        try storage.read { tx in
+            for bucket in MVCCBackend.Buckets.all.sorted(by: { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }) {
+                crc = CRC32C.update(crc, Array(bucket.name.utf8))
+                try tx.forEach(in: bucket) { key, value in
+                    if bucket == ignored.bucket && key.elementsEqual(ignored.key) { return true }
+                    crc = CRC32C.update(crc, key)
+                    crc = CRC32C.update(crc, value)
+                    return true
+                }
+            }
+        }
+        return crc
     }
 
     /// Defragmentation has nothing to do: the in-memory store frees what
