@@ -8,19 +8,23 @@
 # measures the disk's fdatasync latency, the floor under one client's
 # sequential puts, and runs `etcdctl check perf` (--load=s, and m unless
 # --quick) against both. Writes the table to Docs/benchmarks.md.
-#   scripts/bench.sh [--quick] [--no-record]
-#     --quick      about a tenth of the requests (under 5 minutes after the build)
+#   scripts/bench.sh [--quick] [--no-record] [--rounds N]
+#     --quick      about a tenth of the requests, one round (under 5 minutes after the build)
+#     --rounds N   rounds of the suite per server, alternating (default 3; 1 with --quick)
 #     --no-record  print the table, leave Docs/benchmarks.md alone
 # BENCH_NO_BUILD=1 reuses an existing release build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/bench-servers.sh
 
+bench_takes_rounds=yes
 bench_parse_options "$@"
 if [ "$quick" = yes ]; then
   sequential=1000 many=10000 reads=20000 txns=10000 keepalives=20000
+  rounds="${rounds:-1}"
 else
   sequential=5000 many=100000 reads=200000 txns=100000 keepalives=200000
+  rounds="${rounds:-3}"
 fi
 
 # `etcdctl check perf` loads to run (each 60 s per server): quick runs only s.
@@ -63,8 +67,13 @@ add "range serializable (100 clients)" range 00000001 --conns 10 --clients 100 -
 add "txn-put (100 clients)" txn-put --target-leader --conns 10 --clients 100 --total "$txns" "${keys[@]}" --key-space-size 100000
 add "lease keep-alive (100 clients)" lease-keepalive --target-leader --conns 10 --clients 100 --total "$keepalives"
 
-for kind in etcd swift-etcd; do
-  echo "== $kind"
+# Rounds alternate the servers (etcd, swift-etcd, etcd, ...), each on a
+# fresh cluster, so that a change in the machine's load (other sessions'
+# builds) during the run falls on both; each benchmark's row is then the
+# round with the median requests/s (whole: its latencies and CPU too).
+run_suite() {
+  local kind="$1" round="$2" i args
+  echo "== $kind (round $round of $rounds)"
   for i in 0 1 2; do
     bench_start_member "$kind" "${names[$i]}" "${client_ports[$i]}" "${peer_ports[$i]}" "$initial"
   done
@@ -73,40 +82,60 @@ for kind in etcd swift-etcd; do
     # shellcheck disable=SC2206 # the arguments are word lists by design
     args=(${bench_args[$i]})
     "$bench_bin/swift-etcd-bench" --endpoints "$endpoints" "${args[@]}" --request-timeout 10 --deadline 300 \
-      --server-pids "$(bench_pid_list)" -w json > "$results/$kind.$i.json" || true
+      --server-pids "$(bench_pid_list)" -w json > "$results/$kind.$i.r$round.json" || true
     python3 -c 'import json,sys
 lines=[l for l in open(sys.argv[1]).read().splitlines() if l.startswith("{")]
 r=json.loads(lines[-1]) if lines else None
-print("  %-34s %s" % (sys.argv[2], "failed to run" if r is None else "%9.0f req/s  p99 %7.2f ms  %d failed" % (r["requests_per_second"], r["latency"]["p99_ms"], r["failed"])))' \
-      "$results/$kind.$i.json" "${bench_names[$i]}"
+print("  %-34s %s" % (sys.argv[2], "failed to run" if r is None else "%9.0f req/s  p99 %7.2f ms  %.3f ms cpu/req  %d failed" % (r["requests_per_second"], r["latency"]["p99_ms"], r.get("server_cpu_ms_per_request") or 0, r["failed"])))' \
+      "$results/$kind.$i.r$round.json" "${bench_names[$i]}"
   done
-  # etcd's own verdict on the cluster: `etcdctl check perf` (60 s per load).
-  for load in "${perf_loads[@]}"; do
-    if env -u ETCDCTL_ENDPOINTS ETCDCTL_API=3 etcdctl --endpoints="$endpoints" check perf --load="$load" \
-         > "$results/$kind.perf.$load.log" 2>&1; then
-      verdict=PASS
-    else
-      verdict=FAIL
-    fi
-    echo "$verdict" > "$results/$kind.perf.$load"
-    echo "  etcdctl check perf --load=$load: $verdict"
-  done
+  # etcd's own verdict on the cluster: `etcdctl check perf` (60 s per
+  # load), in the first round only.
+  if [ "$round" = 1 ]; then
+    for load in "${perf_loads[@]}"; do
+      if env -u ETCDCTL_ENDPOINTS ETCDCTL_API=3 etcdctl --endpoints="$endpoints" check perf --load="$load" \
+           > "$results/$kind.perf.$load.log" 2>&1; then
+        verdict=PASS
+      else
+        verdict=FAIL
+      fi
+      echo "$verdict" > "$results/$kind.perf.$load"
+      echo "  etcdctl check perf --load=$load: $verdict"
+    done
+  fi
   bench_stop_all
+}
+
+for round in $(seq 1 "$rounds"); do
+  for kind in etcd swift-etcd; do run_suite "$kind" "$round"; done
 done
 
 # The report names results by benchmark; link the numbered files to them.
 table_names=""
 for i in "${!bench_names[@]}"; do
   for kind in etcd swift-etcd; do
-    [ -f "$results/$kind.$i.json" ] && cp "$results/$kind.$i.json" "$results/$kind.${bench_names[$i]}.json"
+    python3 - "$results" "$kind" "$i" "$rounds" "${bench_names[$i]}" <<'PY'
+import json, os, shutil, sys
+results, kind, i, rounds, name = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
+runs = []
+for r in range(1, rounds + 1):
+    path = f"{results}/{kind}.{i}.r{r}.json"
+    lines = [l for l in open(path).read().splitlines() if l.startswith("{")] if os.path.exists(path) else []
+    if lines:
+        runs.append((json.loads(lines[-1])["requests_per_second"], path))
+if runs:
+    runs.sort()
+    shutil.copy(runs[(len(runs) - 1) // 2][1], f"{results}/{kind}.{name}.json")
+PY
   done
   table_names+="${table_names:+,}${bench_names[$i]}"
 done
 
 read -r fsync_p50_after fsync_p99_after fsync_mean_after < <(bench_fsync_latency 1000)
 # (A command substitution that ends false would fail the assignment under set -e.)
-mode=full quick_flag=""
+mode=full quick_flag="" rounds_flag=""
 if [ "$quick" = yes ]; then mode=quick quick_flag=" --quick"; fi
+if { [ "$quick" = yes ] && [ "$rounds" != 1 ]; } || { [ "$quick" = no ] && [ "$rounds" != 3 ]; }; then rounds_flag=" --rounds $rounds"; fi
 etcd_version="$(etcd --version 2>/dev/null | sed -n 's/^etcd Version: //p')"
 commands=""
 for i in "${!bench_names[@]}"; do
@@ -114,17 +143,37 @@ for i in "${!bench_names[@]}"; do
 done
 header="### Three-member cluster, $(date -u +%Y-%m-%d) (${mode})
 
-$(nproc) cores (shared with other builds; client and all three members on the same machine and disk), etcd $etcd_version (Debian), swift-etcd $(git rev-parse --short HEAD) release build; each server a fresh cluster on 127.0.0.1 (clients $endpoints), data in ${TMPDIR:-/tmp}. Server CPU is the three members' user + system time over the run, per successful request.
+$(nproc) cores (shared with other builds; client and all three members on the same machine and disk), etcd $etcd_version (Debian), swift-etcd $(git rev-parse --short HEAD) release build; each server a fresh cluster on 127.0.0.1 (clients $endpoints), data in ${TMPDIR:-/tmp}. Server CPU is the three members' user + system time over the run, per successful request. ${rounds} round(s) per server, alternating etcd and swift-etcd on fresh clusters; each row is the round with the median requests/s.
 
 Load average before the run: ${load_before}. The disk: fdatasync after a 4 KiB append to a preallocated file (a WAL's write) took ${fsync_p50} ms at the median before the run (p99 ${fsync_p99}, mean ${fsync_mean}) and ${fsync_p50_after} ms after it (p99 ${fsync_p99_after}, mean ${fsync_mean_after}). A put is acknowledged only after a majority has synced it, so one client's sequential puts cannot exceed about $(python3 -c "print(round(1000 / max($fsync_p50, 0.001)))") per second (1 / median sync, before the run) here, and reach that only if the leader's sync and a follower's overlap (the leader sending its appends before its own sync); done one after the other the ceiling halves.
 
 \`\`\`
-scripts/bench.sh${quick_flag}
+scripts/bench.sh${quick_flag}${rounds_flag}
 ${commands}\`\`\`
 
 $(for load in "${perf_loads[@]}"; do
   echo "\`etcdctl check perf --load=$load\`: etcd $(cat "$results/etcd.perf.$load" 2>/dev/null || echo '-'), swift-etcd $(cat "$results/swift-etcd.perf.$load" 2>/dev/null || echo '-')."
-done)"
+done)
+
+$(python3 - "$results" "$rounds" "$table_names" <<'PY'
+import json, os, sys
+results, rounds, names = sys.argv[1], int(sys.argv[2]), sys.argv[3].split(",")
+if rounds > 1:
+    print("Requests/s of each round (etcd; swift-etcd):")
+    print()
+    for i, name in enumerate(names):
+        cells = []
+        for kind in ("etcd", "swift-etcd"):
+            values = []
+            for r in range(1, rounds + 1):
+                path = f"{results}/{kind}.{i}.r{r}.json"
+                lines = [l for l in open(path).read().splitlines() if l.startswith("{")] if os.path.exists(path) else []
+                values.append(f"{json.loads(lines[-1])['requests_per_second']:,.0f}" if lines else "-")
+            cells.append(", ".join(values))
+        print(f"- {name}: {cells[0]}; {cells[1]}")
+    print()
+PY
+)"
 doc_args=()
 [ "$record" = yes ] && doc_args=(--doc Docs/benchmarks.md)
 python3 scripts/bench-report.py kv "$results" --names "$table_names" --marker bench-cluster --header "$header" "${doc_args[@]}"

@@ -12,18 +12,29 @@ bench_dirs=()         # their temporary directories
 bench_keep_logs=""    # where logs are copied when a start fails
 
 # The options every benchmark script takes: sets quick=yes|no and
-# record=yes|no; anything else prints the usage and exits 2.
+# record=yes|no (and rounds, from --rounds N, where the script sets
+# bench_takes_rounds=yes); anything else prints the usage and exits 2.
 bench_parse_options() {
   quick=no
   record=yes
-  local arg
-  for arg in "$@"; do
-    case "$arg" in
-      --quick) quick=yes ;;
-      --no-record) record=no ;;
-      *) echo "usage: scripts/$(basename "$0") [--quick] [--no-record]" >&2; exit 2 ;;
+  rounds=""
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --quick) quick=yes; shift ;;
+      --no-record) record=no; shift ;;
+      --rounds)
+        if [ "${bench_takes_rounds:-no}" != yes ] || ! [[ "${2:-}" =~ ^[1-9][0-9]?$ ]]; then bench_usage; fi
+        rounds="$2"; shift 2 ;;
+      *) bench_usage ;;
     esac
   done
+}
+
+bench_usage() {
+  local r=""
+  [ "${bench_takes_rounds:-no}" = yes ] && r=" [--rounds N]"
+  echo "usage: scripts/$(basename "$0") [--quick] [--no-record]$r" >&2
+  exit 2
 }
 
 # Builds swift-etcd and swift-etcd-bench (release). One product per
@@ -41,11 +52,13 @@ bench_build() {
   swift build -c "$bench_config" --product swift-etcd-bench
 }
 
-# The command that runs a member of the given kind.
+# The command that runs a member of the given kind (etcd, swift-etcd, or
+# the absolute path of a swift-etcd binary).
 bench_server_binary() {
   case "$1" in
     etcd) command -v etcd ;;
     swift-etcd) echo "$bench_bin/swift-etcd" ;;
+    /*) echo "$1" ;;  # a binary by path (scripts/bench-ab.sh)
     *) echo "unknown server kind $1" >&2; return 1 ;;
   esac
 }
@@ -53,15 +66,15 @@ bench_server_binary() {
 # bench_start_member KIND NAME CLIENT_PORT PEER_PORT INITIAL_CLUSTER
 bench_start_member() {
   local kind="$1" name="$2" cport="$3" pport="$4" initial="$5"
-  local dir bin
-  dir="$(mktemp -d "${TMPDIR:-/tmp}/swift-etcd-bench.$kind.$name.XXXXXX")"
+  local dir bin label="${kind//\//_}"
+  dir="$(mktemp -d "${TMPDIR:-/tmp}/swift-etcd-bench.$label.$name.XXXXXX")"
   bin="$(bench_server_binary "$kind")"
   local c="http://127.0.0.1:$cport" p="http://127.0.0.1:$pport"
   "$bin" --name "$name" --data-dir "$dir/data" \
     --listen-client-urls "$c" --advertise-client-urls "$c" \
     --listen-peer-urls "$p" --initial-advertise-peer-urls "$p" \
     --initial-cluster "$initial" --initial-cluster-state new \
-    --initial-cluster-token "bench-$kind" > "$dir/log" 2>&1 &
+    --initial-cluster-token "bench-$label" > "$dir/log" 2>&1 &
   bench_pids+=("$!")
   bench_dirs+=("$dir")
 }
