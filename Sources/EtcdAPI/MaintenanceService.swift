@@ -148,15 +148,6 @@ extension MaintenanceService: LeanRPCService {
         table.unary(M.Hash.descriptor, hash(_:))
         table.unary(M.HashKV.descriptor, hashKV(_:))
         table.unary(M.MoveLeader.descriptor, moveLeader(_:))
-        // Server streaming: one request, then the snapshot's chunks.
-        table.streaming(M.Snapshot.descriptor) { requests, writer in
-            var iterator = requests.makeAsyncIterator()
-            guard let bytes = try await iterator.next() else {
-                throw RPCError(code: .internalError, message: "Snapshot request must contain exactly one message.")
-            }
-            try await snapshot(try LeanRPCMethodTable.decode(Etcdserverpb_SnapshotRequest.self, bytes)) {
-                try await writer.write(try LeanRPCMethodTable.encode($0))
-            }
-        }
+        table.serverStreaming(M.Snapshot.descriptor, snapshot(_:send:))
     }
 }

@@ -7,6 +7,7 @@ extension RPCError {
     init(_ error: EtcdError) {
         let code: RPCError.Code =
             switch error.code {
+            case .cancelled: .cancelled
             case .unknown: .unknown
             case .invalidArgument: .invalidArgument
             case .notFound: .notFound

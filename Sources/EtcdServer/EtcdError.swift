@@ -52,10 +52,14 @@ public enum EtcdError: Error, Sendable, Hashable {
     /// instance `auth: permission denied` from the Maintenance service).
     case untranslated(String)
     case unimplemented(String)
+    /// The request's task was cancelled (the client went away or its
+    /// deadline passed) while the server waited for it, as a Go handler
+    /// sees `context.Canceled`. Nobody is left to read it.
+    case canceled
 
     /// gRPC status codes as numbers (so this module needs no gRPC dependency).
     public enum Code: Int, Sendable {
-        case unknown = 2, invalidArgument = 3, notFound = 5, permissionDenied = 7, resourceExhausted = 8,
+        case cancelled = 1, unknown = 2, invalidArgument = 3, notFound = 5, permissionDenied = 7, resourceExhausted = 8,
             failedPrecondition = 9, outOfRange = 11, unimplemented = 12, unavailable = 14,
             unauthenticated = 16
     }
@@ -81,6 +85,7 @@ public enum EtcdError: Error, Sendable, Hashable {
         case .invalidAuthToken: return .unauthenticated
         case .permissionDenied: return .permissionDenied
         case .unimplemented: return .unimplemented
+        case .canceled: return .cancelled
         }
     }
 
@@ -134,6 +139,7 @@ public enum EtcdError: Error, Sendable, Hashable {
         case .authOldRevision: return "etcdserver: revision of auth store is old"
         case .untranslated(let text): return text
         case .unimplemented(let what): return "\(what) is not implemented yet"
+        case .canceled: return "context canceled"
         }
     }
 }

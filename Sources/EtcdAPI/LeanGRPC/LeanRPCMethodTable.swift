@@ -51,6 +51,23 @@ struct LeanRPCMethodTable: Sendable {
         })
     }
 
+    /// A server-streaming method: one request, then the responses `body`
+    /// hands to `send`, each written as it comes.
+    mutating func serverStreaming<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _ descriptor: MethodDescriptor,
+        _ body: @escaping @Sendable (Request, _ send: (Response) async throws -> Void) async throws -> Void
+    ) {
+        streaming(descriptor) { requests, writer in
+            var iterator = requests.makeAsyncIterator()
+            guard let bytes = try await iterator.next() else {
+                throw RPCError(code: .internalError, message: "\(descriptor.method) request must contain exactly one message.")
+            }
+            try await body(try Self.decode(Request.self, bytes)) { response in
+                try await writer.write(try Self.encode(response))
+            }
+        }
+    }
+
     /// A streaming method.
     mutating func streaming(_ descriptor: MethodDescriptor, _ body: @escaping StreamingHandler) {
         register(descriptor, .streaming(body))

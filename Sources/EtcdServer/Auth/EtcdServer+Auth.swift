@@ -301,6 +301,7 @@ extension EtcdError {
     var goStatusText: String {
         let name =
             switch code {
+            case .cancelled: "Canceled"
             case .unknown: "Unknown"
             case .invalidArgument: "InvalidArgument"
             case .notFound: "NotFound"
