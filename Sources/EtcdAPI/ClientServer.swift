@@ -39,10 +39,12 @@ public struct ClientServer: Sendable {
         let cluster = ClusterService(server: server)
         let maintenance = MaintenanceService(server: server)
         let auth = AuthService(server: server)
-        let services: [any RegistrableRPCService] = [kv, watch, lease, cluster, maintenance, auth]
+        let lock = LockService(server: server)
+        let election = ElectionService(server: server)
+        let services: [any RegistrableRPCService] = [kv, watch, lease, cluster, maintenance, auth, lock, election]
         let interceptors: [any ServerInterceptor] = [GRPCMetricsInterceptor(), credentials]
         let grpcServer = GRPCServerKind.fromEnvironment()
-        let leanMethods = LeanRPCMethodTable(services: [kv, watch, lease, cluster, maintenance, auth])
+        let leanMethods = LeanRPCMethodTable(services: [kv, watch, lease, cluster, maintenance, auth, lock, election])
         var leanConnection = LeanGRPCConnectionHandler.Configuration(
             maxMessageBytes: Self.maxMessageBytes(maxRequestBytes: config.maxRequestBytes))
         if config.clientTLS.clientCertAuth {

@@ -31,3 +31,17 @@ func withEtcdErrors<T: Sendable>(_ body: () async throws(EtcdError) -> T) async 
         throw RPCError(error)
     }
 }
+
+/// Runs a Lock or Election call. etcd serves those through a client of its
+/// own KV, Lease and Watch services, which turns their statuses back into
+/// plain Go errors, and grpc-go sends a plain error as `Unknown` with its
+/// text: `etcdserver: requested lease not found`, `election: not leader`.
+func withRecipeErrors<T: Sendable>(_ body: () async throws(EtcdError) -> T) async throws(RPCError) -> T {
+    do {
+        return try await body()
+    } catch .canceled {
+        throw RPCError(EtcdError.canceled)
+    } catch {
+        throw RPCError(code: .unknown, message: error.message)
+    }
+}
