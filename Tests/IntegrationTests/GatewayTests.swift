@@ -141,6 +141,50 @@ struct GatewayTests {
         #expect(lines(actual).count == 2)
     }
 
+    @Test("Lock and Election routes answer as etcd's; Observe streams one result per leader value")
+    func lockAndElection() throws {
+        try requireOracle()
+        let (etcd, swift) = try Self.startBoth()
+        defer {
+            etcd.stop()
+            swift.stop()
+        }
+        func base64(_ text: String) -> String { Data(text.utf8).base64EncodedString() }
+        func run(_ node: EtcdNode) throws -> [String] {
+            let url = "http://\(node.endpoint)"
+            func post(_ path: String, _ body: String) throws -> String {
+                let result = try Curl.request("POST", url + path, body: body)
+                return "\(path) \(result.status) \(JSONNormalizer.normalize(result.body))"
+            }
+            var lines: [String] = []
+            lines.append(try post("/v3/lease/grant", #"{"TTL":60,"ID":1000}"#))
+            lines.append(try post("/v3/lock/lock", #"{"name":"\#(base64("lk"))","lease":1000}"#))
+            lines.append(try post("/v3/lock/unlock", #"{"key":"\#(base64("lk/3e8"))"}"#))
+            lines.append(try post("/v3/lock/lock", #"{"name":"\#(base64("lk"))","lease":5}"#))
+            lines.append(try post("/v3/election/leader", #"{"name":"\#(base64("el"))"}"#))
+            let campaign = try Curl.request(
+                "POST", url + "/v3/election/campaign", body: #"{"name":"\#(base64("el"))","lease":1000,"value":"\#(base64("v1"))"}"#)
+            lines.append("campaign \(campaign.status) \(JSONNormalizer.normalize(campaign.body))")
+            let response = try JSONSerialization.jsonObject(with: Data(campaign.body.utf8)) as? [String: Any]
+            let leader = String(
+                decoding: try JSONSerialization.data(withJSONObject: response?["leader"] ?? [:]), as: UTF8.self)
+            let observe = try CurlStream("POST", url + "/v3/election/observe", body: #"{"name":"\#(base64("el"))"}"#)
+            defer { observe.stop() }
+            observe.waitForLines(1)
+            lines.append(try post("/v3/election/proclaim", #"{"leader":\#(leader),"value":"\#(base64("v2"))"}"#))
+            lines += observe.waitForLines(2).map(JSONNormalizer.normalize)
+            lines.append(try post("/v3/election/leader", #"{"name":"\#(base64("el"))"}"#))
+            lines.append(try post("/v3/election/resign", #"{"leader":\#(leader)}"#))
+            lines.append(try post("/v3/election/proclaim", #"{"leader":\#(leader),"value":"\#(base64("v3"))"}"#))
+            lines.append(try post("/v3/election/resign", "{}"))
+            return lines
+        }
+        let expected = try run(etcd)
+        let actual = try run(swift)
+        #expect(expected.count == 13, "\(expected)")
+        #expect(actual == expected)
+    }
+
     @Test("bad input gets etcd's status and error body; a client leaving mid-watch leaves no watcher behind")
     func badInput() throws {
         try requireOracle()

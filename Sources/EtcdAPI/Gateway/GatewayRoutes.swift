@@ -1,9 +1,9 @@
 import GRPCCore
 import SwiftProtobuf
 
-/// etcd 3.4's gateway routes (`etcdserverpb/gw/rpc.pb.gw.go`), all POST,
-/// under `/v3/` (`/v3beta/` is rewritten to it). Lock and Election are not
-/// served by swift-etcd's gRPC API yet, so they have no routes either.
+/// etcd 3.4's gateway routes (`etcdserverpb/gw/rpc.pb.gw.go`,
+/// `v3lockpb/gw/v3lock.pb.gw.go`, `v3electionpb/gw/v3election.pb.gw.go`),
+/// all POST, under `/v3/` (`/v3beta/` is rewritten to it).
 enum GatewayRoutes {
     static func table(maxBodyBytes: Int) -> [String: any GatewayRoute] {
         func unary<I: SwiftProtobuf.Message, O: SwiftProtobuf.Message>(_ descriptor: MethodDescriptor, _: I.Type, _: O.Type) -> any GatewayRoute {
@@ -14,6 +14,8 @@ enum GatewayRoutes {
         typealias Cluster = Etcdserverpb_Cluster.Method
         typealias Maintenance = Etcdserverpb_Maintenance.Method
         typealias Auth = Etcdserverpb_Auth.Method
+        typealias Lock = V3lockpb_Lock.Method
+        typealias Election = V3electionpb_Election.Method
         let leaseTimeToLive = unary(Lease.LeaseTimeToLive.descriptor, Lease.LeaseTimeToLive.Input.self, Lease.LeaseTimeToLive.Output.self)
         let leaseRevoke = unary(Lease.LeaseRevoke.descriptor, Lease.LeaseRevoke.Input.self, Lease.LeaseRevoke.Output.self)
         let leaseLeases = unary(Lease.LeaseLeases.descriptor, Lease.LeaseLeases.Input.self, Lease.LeaseLeases.Output.self)
@@ -73,6 +75,14 @@ enum GatewayRoutes {
             "/v3/auth/role/revoke": unary(
                 Auth.RoleRevokePermission.descriptor, Auth.RoleRevokePermission.Input.self,
                 Auth.RoleRevokePermission.Output.self),
+            "/v3/lock/lock": unary(Lock.Lock.descriptor, Lock.Lock.Input.self, Lock.Lock.Output.self),
+            "/v3/lock/unlock": unary(Lock.Unlock.descriptor, Lock.Unlock.Input.self, Lock.Unlock.Output.self),
+            "/v3/election/campaign": unary(Election.Campaign.descriptor, Election.Campaign.Input.self, Election.Campaign.Output.self),
+            "/v3/election/proclaim": unary(Election.Proclaim.descriptor, Election.Proclaim.Input.self, Election.Proclaim.Output.self),
+            "/v3/election/leader": unary(Election.Leader.descriptor, Election.Leader.Input.self, Election.Leader.Output.self),
+            "/v3/election/observe": ServerStreamingRoute<Election.Observe.Input, Election.Observe.Output>(
+                method: Election.Observe.descriptor, maxBodyBytes: maxBodyBytes),
+            "/v3/election/resign": unary(Election.Resign.descriptor, Election.Resign.Input.self, Election.Resign.Output.self),
         ]
     }
 }
