@@ -185,6 +185,33 @@ struct GatewayTests {
         #expect(actual == expected)
     }
 
+    @Test("a client leaving a waiting Lock or an Observe leaves no waiter key and no watcher behind, as with etcd")
+    func lockClientLeaves() throws {
+        try requireOracle()
+        let (etcd, swift) = try Self.startBoth()
+        defer {
+            etcd.stop()
+            swift.stop()
+        }
+        func base64(_ text: String) -> String { Data(text.utf8).base64EncodedString() }
+        for node in [etcd, swift] {
+            let url = "http://\(node.endpoint)"
+            _ = try Curl.request("POST", url + "/v3/lease/grant", body: #"{"TTL":60,"ID":1000}"#)
+            _ = try Curl.request("POST", url + "/v3/lease/grant", body: #"{"TTL":60,"ID":2000}"#)
+            _ = try Curl.request("POST", url + "/v3/lock/lock", body: #"{"name":"\#(base64("lk"))","lease":1000}"#)
+            // curl gives up after a second (and fails: no status).
+            _ = try? Curl.request(
+                "POST", url + "/v3/lock/lock", body: #"{"name":"\#(base64("lk"))","lease":2000}"#, options: ["--max-time", "1"])
+            let observe = try CurlStream("POST", url + "/v3/election/observe", body: #"{"name":"\#(base64("el"))"}"#)
+            Thread.sleep(forTimeInterval: 0.3)
+            observe.stop()
+            #expect(
+                try Self.waitForGauge("etcd_debugging_mvcc_watcher_total", at: url, toBe: 0), "\(node.kind) kept watchers")
+            let keys = try node.ctl(["get", "lk/", "--prefix", "--keys-only"])
+            #expect(keys.stdout == "lk/3e8\n\n", "\(node.kind) kept the waiter's key")
+        }
+    }
+
     @Test("bad input gets etcd's status and error body; a client leaving mid-watch leaves no watcher behind")
     func badInput() throws {
         try requireOracle()

@@ -14,6 +14,8 @@ struct GatewayClient: Sendable {
     /// The largest request message the client port's gRPC transport takes
     /// (`--max-request-bytes` + 512 KiB, as etcd's `grpcOverheadBytes`).
     let maxMessageBytes: Int
+    /// Cancels a unary or server-streaming call whose HTTP client left.
+    let cancellation: GatewayCancellation
 
     /// The most JSON read for one unary request: enough for any message
     /// under the limit (base64 makes bytes a third longer; names, quotes).
@@ -56,11 +58,13 @@ struct UnaryRoute<Input: SwiftProtobuf.Message, Output: SwiftProtobuf.Message>: 
         let output: Output
         do {
             try client.checkSize(input)
-            output = try await client.grpc.unary(
-                request: ClientRequest(message: input, metadata: metadata), descriptor: method,
-                serializer: ProtobufSerializer<Input>(), deserializer: ProtobufDeserializer<Output>(),
-                options: .defaults
-            ) { response in try response.message }
+            output = try await client.cancellation.run(metadata: metadata) { metadata in
+                try await client.grpc.unary(
+                    request: ClientRequest(message: input, metadata: metadata), descriptor: method,
+                    serializer: ProtobufSerializer<Input>(), deserializer: ProtobufDeserializer<Output>(),
+                    options: .defaults
+                ) { response in try response.message }
+            }
         } catch {
             return try await GatewayResponse.callError(GatewayError(error), responder: responder)
         }
@@ -156,10 +160,12 @@ struct ServerStreamingRoute<Input: SwiftProtobuf.Message, Output: SwiftProtobuf.
         await streamResponses(
             responder: responder,
             call: { handle in
-                try await client.grpc.serverStreaming(
-                    request: ClientRequest(message: input, metadata: metadata), descriptor: method,
-                    serializer: ProtobufSerializer<Input>(), deserializer: ProtobufDeserializer<Output>(),
-                    options: .defaults, onResponse: handle)
+                try await client.cancellation.run(metadata: metadata) { metadata in
+                    try await client.grpc.serverStreaming(
+                        request: ClientRequest(message: input, metadata: metadata), descriptor: method,
+                        serializer: ProtobufSerializer<Input>(), deserializer: ProtobufDeserializer<Output>(),
+                        options: .defaults, onResponse: handle)
+                }
             })
     }
 }

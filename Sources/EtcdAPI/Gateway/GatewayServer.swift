@@ -14,8 +14,12 @@ struct GatewayServer: Sendable {
 
     init(services: [any RegistrableRPCService], interceptors: [any ServerInterceptor], maxMessageBytes: Int) {
         let transport = InProcessTransport()
-        server = GRPCServer(transport: transport.server, services: services, interceptors: interceptors)
-        client = GatewayClient(grpc: GRPCClient(transport: transport.client), maxMessageBytes: maxMessageBytes)
+        let cancellation = GatewayCancellation()
+        server = GRPCServer(
+            transport: transport.server, services: services,
+            interceptors: [GatewayCancellationInterceptor(cancellation: cancellation)] + interceptors)
+        client = GatewayClient(
+            grpc: GRPCClient(transport: transport.client), maxMessageBytes: maxMessageBytes, cancellation: cancellation)
         var router = RPCRouter<InProcessTransport.Server>()
         for service in services { service.registerMethods(with: &router) }
         servesAuth = router.hasHandler(forMethod: Etcdserverpb_Auth.Method.Authenticate.descriptor)
