@@ -143,6 +143,15 @@ struct LockElectionTests {
             t.record("campaign B b1: \(t.describe(elected.leader)) at \(elected.header.revision)")
             t.record("leader: \(t.describe(try await election.leader(.with { $0.name = name })))")
 
+            // A campaigner whose client gives up leaves no key behind.
+            var options = CallOptions.defaults
+            options.timeout = .milliseconds(300)
+            let c = try await leases.grant("C", into: &t)
+            await #expect(throws: RPCError.self, "\(server): C led beside B") {
+                _ = try await election.campaign(.with { $0.name = name; $0.lease = c; $0.value = Data("c1".utf8) }, options: options)
+            }
+            t.record("after C gave up: \(try await Self.waitForKeys(under: "el/", count: 1, kv: Etcdserverpb_KV.Client(wrapping: client), t))")
+
             t.record("proclaim with A's lapsed claim: \(await Self.failure { _ = try await election.proclaim(.with { $0.leader = first.leader; $0.value = Data("x".utf8) }) })")
             let lapsed = try await election.resign(.with { $0.leader = first.leader })
             t.record("resign with A's lapsed claim: at \(lapsed.header.revision)")
