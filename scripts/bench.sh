@@ -7,10 +7,15 @@
 # and serializable range with 100 clients, txn-put, lease keep-alive. Also
 # measures the disk's fdatasync latency, the floor under one client's
 # sequential puts, and runs `etcdctl check perf` (--load=s, and m unless
-# --quick) against both. Writes the table to Docs/benchmarks.md.
-#   scripts/bench.sh [--quick] [--no-record] [--rounds N]
+# --quick) against both. Writes the table to Docs/benchmarks.md, then runs
+# the watch fan-out and storage scripts (unless --cluster-only), so that
+# one command measures the whole suite.
+#   scripts/bench.sh [--quick] [--no-record] [--rounds N] [--cluster-only]
 #     --quick      about a tenth of the requests, one round (under 5 minutes after the build)
 #     --rounds N   rounds of the suite per server, alternating (default 3; 1 with --quick)
+#     --cluster-only  skip what follows the cluster suite: scripts/bench-watch.sh
+#                  (watch fan-out) and scripts/bench-storage.sh (RSS and restart
+#                  time with 1M keys; 100,000 with --quick), run with the same flags
 #     --no-record  print the table, leave Docs/benchmarks.md alone
 # BENCH_NO_BUILD=1 reuses an existing release build.
 set -euo pipefail
@@ -18,7 +23,14 @@ cd "$(dirname "$0")/.."
 source scripts/lib/bench-servers.sh
 
 bench_takes_rounds=yes
-bench_parse_options "$@"
+# --cluster-only: the three-member suite alone, without the watch fan-out
+# and storage scripts that otherwise follow it.
+cluster_only=no
+args=()
+for arg in "$@"; do
+  if [ "$arg" = --cluster-only ]; then cluster_only=yes; else args+=("$arg"); fi
+done
+bench_parse_options "${args[@]+"${args[@]}"}"
 if [ "$quick" = yes ]; then
   sequential=1000 many=10000 reads=20000 txns=10000 keepalives=20000
   rounds="${rounds:-1}"
@@ -178,3 +190,18 @@ doc_args=()
 [ "$record" = yes ] && doc_args=(--doc Docs/benchmarks.md)
 python3 scripts/bench-report.py kv "$results" --names "$table_names" --marker bench-cluster --header "$header" "${doc_args[@]}"
 finished=yes
+
+# The rest of the suite, each recorded in its own block: the watch
+# fan-out, and one member's puts, RSS and restart time with 1M keys
+# (100,000 with --quick).
+if [ "$cluster_only" = no ]; then
+  pass=()
+  [ "$quick" = yes ] && pass+=(--quick)
+  [ "$record" = no ] && pass+=(--no-record)
+  echo
+  echo "== watch fan-out (scripts/bench-watch.sh)"
+  BENCH_NO_BUILD=1 bash scripts/bench-watch.sh "${pass[@]+"${pass[@]}"}"
+  echo
+  echo "== one member with many keys (scripts/bench-storage.sh)"
+  BENCH_NO_BUILD=1 bash scripts/bench-storage.sh "${pass[@]+"${pass[@]}"}"
+fi
