@@ -11,11 +11,13 @@ extension EtcdServer {
         let tick = Duration.milliseconds(max(1, config.heartbeatIntervalMs))
         var sinceProgress = Duration.zero
         var sinceLeaseCheck = Duration.zero
+        defer { resumeCompactionWaiters(force: true) }
         while !Task.isCancelled {
             do { try await Task.sleep(for: tick) } catch { return }
             tickRaft()
             continueCompaction()
             commitBackend()
+            resumeCompactionWaiters()
             updateGauges()
             syncWatchers()
             sinceProgress += tick

@@ -389,6 +389,22 @@ extension EtcdServer {
         }
     }
 
+    /// Returns once no compaction is under way and the backend has been
+    /// pruned after it (the periodic loop resumes waiters after its backend
+    /// commit, or when it ends).
+    func waitForCompactionToFinish() async {
+        await withCheckedContinuation { physicalCompactionWaiters.append($0) }
+    }
+
+    /// Answers the physical compactions waiting, unless one is still under
+    /// way (or `force`: the member is stopping).
+    func resumeCompactionWaiters(force: Bool = false) {
+        guard !physicalCompactionWaiters.isEmpty, force || !stateMachine.store.isCompacting else { return }
+        let waiters = physicalCompactionWaiters
+        physicalCompactionWaiters.removeAll()
+        for waiter in waiters { waiter.resume() }
+    }
+
     /// Commits what was applied since the last commit to the backend (the
     /// background loop calls it every tick, as etcd's batch interval).
     func commitBackend() {

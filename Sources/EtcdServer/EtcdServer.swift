@@ -55,6 +55,9 @@ public actor EtcdServer {
     var snapshotIndex: UInt64 = 0
     /// Simple tokens issued by applied `authenticate` entries (member-local).
     var tokens: SimpleTokenStore
+    /// Callers of physical compactions, answered once the old versions are
+    /// dropped from memory and the backend (see `continueCompaction`).
+    var physicalCompactionWaiters: [CheckedContinuation<Void, Never>] = []
 
     /// The etcd API version this server speaks and reports in Status.
     public static let apiVersion = "3.4.23"
@@ -255,6 +258,9 @@ public actor EtcdServer {
         if request.revision > stateMachine.store.currentRevision { throw .futureRevision }
         if request.revision <= stateMachine.store.compactedRevision { throw .compacted }
         guard case .compact(let revision) = try await propose(.compact(request)) else { throw .stopped }
+        // etcd answers a physical compaction once its old versions are gone
+        // from this member's backend, not only once it is in the log.
+        if request.physical { await waitForCompactionToFinish() }
         logger.info("compacted", metadata: ["compact-revision": "\(request.revision)"])
         return header(revision: revision)
     }
