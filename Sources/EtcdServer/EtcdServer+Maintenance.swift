@@ -50,15 +50,18 @@ extension EtcdServer {
     /// etcd's `Maintenance.Hash`: a CRC-32C of everything the backend holds —
     /// each bucket's name, then its keys and values in order, buckets in
     /// name order — leaving out the applied index (`meta/consistent_index`),
-    /// which each member advances on its own. Applied writes are committed
-    /// first (etcd forces its batch too), so members that applied the same
-    /// entries answer the same hash. The values differ from etcd's: the
+    /// which each member advances on its own. A compaction under way is let
+    /// finish and applied writes are committed first (etcd forces its batch
+    /// too), so members that applied the same entries answer the same hash. The values differ from etcd's: the
     /// buckets hold our records, not bbolt's.
     ///
     /// The whole file is read, so this runs on a thread of its own while
     /// the actor goes on serving. The revision is the one the backend held.
     public func hash() async throws(EtcdError) -> (hash: UInt32, header: ResponseHeader) {
         guard let backend else { throw .unimplemented("hash needs the on-disk backend") }
+        // A compaction's slices drop old versions on the periodic loop; the
+        // members agree only once it is done and the backend pruned.
+        if stateMachine.store.isCompacting { await waitForCompactionToFinish() }
         commitBackend()
         let revision = stateMachine.store.currentRevision
         let storage = backend.storage

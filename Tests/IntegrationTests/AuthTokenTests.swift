@@ -75,7 +75,15 @@ struct AuthTokenTests {
         guard let ours = Paths.swiftEtcd else { throw TestFailure("swift-etcd is not built") }
         let dir = try Paths.makeTempDirectory("auth-token-flag")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let arguments = ["--auth-token=bogus", "--data-dir", dir.appendingPathComponent("data").path]
+        // Ports of its own: etcd binds its listeners before it checks the
+        // option, and the default ones may be taken on this machine.
+        let client = "http://127.0.0.1:\(try Ports.free())"
+        let peer = "http://127.0.0.1:\(try Ports.free())"
+        let arguments = [
+            "--auth-token=bogus", "--data-dir", dir.appendingPathComponent("data").path,
+            "--listen-client-urls", client, "--advertise-client-urls", client,
+            "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", "default=\(peer)",
+        ]
         let expected = try ChildProcess.run(Paths.etcd, arguments, timeout: .seconds(10))
         let actual = try ChildProcess.run(ours, arguments, timeout: .seconds(10))
         #expect(expected.exitCode == 1)
