@@ -13,6 +13,12 @@ struct MaintenanceHashTests {
         let cluster = try TestCluster(kind: kind, size: 3)
         defer { cluster.stop() }
         _ = try cluster.ctlUntilSuccess(["put", "a", "1"])
+        // Members publish their client URLs through the log once they know
+        // a leader: wait for all three, so that no publish lands between
+        // the last write and a member's hash.
+        _ = try cluster.ctl(["member", "list"], until: { r in
+            cluster.specs.allSatisfy { r.stdout.contains("http://127.0.0.1:\($0.clientPort)") }
+        })
         for (key, value) in [("b", "2"), ("a", "3"), ("c", "4")] {
             #expect(try cluster.ctl(["put", key, value]).exitCode == 0)
         }
