@@ -33,15 +33,7 @@ done
 trap bench_stop_all EXIT
 BENCH_NO_BUILD="${BENCH_NO_BUILD:-1}" bench_build
 
-names=(node1 node2 node3)
-client_ports=(22379 23379 24379)
-peer_ports=(22380 23380 24380)
-initial=""
-endpoints=""
-for i in 0 1 2; do
-  initial+="${initial:+,}${names[$i]}=http://127.0.0.1:${peer_ports[$i]}"
-  endpoints+="${endpoints:+,}127.0.0.1:${client_ports[$i]}"
-done
+bench_cluster_layout
 
 loads=(
   "put-1|put --target-leader --conns 1 --clients 1 --total 2000 --key-size 8 --val-size 256 --key-space-size 100000 --sequential-keys"

@@ -43,15 +43,7 @@ fi
 perf_loads=(s m)
 if [ "$quick" = yes ]; then perf_loads=(s); fi
 
-names=(node1 node2 node3)
-client_ports=(22379 23379 24379)
-peer_ports=(22380 23380 24380)
-initial=""
-endpoints=""
-for i in 0 1 2; do
-  initial+="${initial:+,}${names[$i]}=http://127.0.0.1:${peer_ports[$i]}"
-  endpoints+="${endpoints:+,}127.0.0.1:${client_ports[$i]}"
-done
+bench_cluster_layout
 
 results="$(mktemp -d "${TMPDIR:-/tmp}/swift-etcd-bench.results.XXXXXX")"
 bench_keep_logs="$results/logs"

@@ -52,6 +52,22 @@ bench_build() {
   swift build -c "$bench_config" --product swift-etcd-bench
 }
 
+# The three-member layout of bench.sh and bench-ab.sh: sets names,
+# client_ports, peer_ports, and from them initial (--initial-cluster) and
+# endpoints (the clients' list).
+bench_cluster_layout() {
+  names=(node1 node2 node3)
+  client_ports=(22379 23379 24379)
+  peer_ports=(22380 23380 24380)
+  initial=""
+  endpoints=""
+  local i
+  for i in 0 1 2; do
+    initial+="${initial:+,}${names[$i]}=http://127.0.0.1:${peer_ports[$i]}"
+    endpoints+="${endpoints:+,}127.0.0.1:${client_ports[$i]}"
+  done
+}
+
 # The command that runs a member of the given kind (etcd, swift-etcd, or
 # the absolute path of a swift-etcd binary).
 bench_server_binary() {
