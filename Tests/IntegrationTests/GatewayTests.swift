@@ -483,20 +483,32 @@ struct GatewayTests {
 
 /// Bytes written to a socket as they are, for requests curl would not send.
 enum RawHTTP {
-    static func exchange(port: Int, _ request: String, timeout: TimeInterval = 2) throws -> String {
+    /// A TCP connection to 127.0.0.1:`port` whose reads give up after
+    /// `timeout` seconds without a byte; the caller closes it.
+    static func connect(port: Int, timeout: TimeInterval) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TestFailure("socket failed") }
-        defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = UInt16(port).bigEndian
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
-        guard connected == 0 else { throw TestFailure("connect failed") }
+        guard connected == 0 else {
+            close(fd)
+            throw TestFailure("cannot connect to 127.0.0.1:\(port)")
+        }
         var time = timeval(tv_sec: Int(timeout), tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
+        return fd
+    }
+
+    static func exchange(port: Int, _ request: String, timeout: TimeInterval = 2) throws -> String {
+        let fd = try connect(port: port, timeout: timeout)
+        defer { close(fd) }
         _ = request.utf8CString.withUnsafeBufferPointer { send(fd, $0.baseAddress, $0.count - 1, 0) }
         var response = [UInt8]()
         var buffer = [UInt8](repeating: 0, count: 65536)

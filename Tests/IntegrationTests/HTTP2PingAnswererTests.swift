@@ -116,19 +116,8 @@ import Testing
     /// then reads frames until every ping is answered, a GOAWAY arrives, the
     /// connection closes or 5 s pass without a byte.
     static func flood(port: Int, pings: Int) throws -> (acks: Int, goAway: (code: Int, debug: String)?) {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw TestFailure("socket() failed") }
+        let fd = try RawHTTP.connect(port: port, timeout: 5)
         defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = UInt16(port).bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { throw TestFailure("cannot connect to 127.0.0.1:\(port)") }
-        var timeout = timeval(tv_sec: 5, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var out = preface + frame(type: 4, payload: [])
         for i in 0..<pings { out += frame(type: 6, payload: [0, 0, 0, 0, 0, 0, UInt8(i >> 8), UInt8(i & 0xff)]) }
         // A server that closes early may reset the rest of the send.
